@@ -1,0 +1,47 @@
+"""Stable diagnostic codes. A code, once published, keeps its meaning."""
+
+from __future__ import annotations
+
+CODES: dict[str, str] = {
+    # E0xx: reading files
+    "E001": "file is larger than the size limit",
+    "E002": "file is not valid UTF-8",
+    "E003": "tab character used for indentation",
+    "E004": "YAML syntax error",
+    "E005": "duplicate mapping key",
+    "E006": "alias expansion exceeds the node limit",
+    "E007": "unsupported YAML construct (tag or non-string key)",
+    "E008": "path cannot be read",
+    "E009": "no spec files found",
+    # E1xx: document shape (JSON Schema)
+    "E101": "document is not a mapping or has a bad apiVersion",
+    "E102": "unknown kind",
+    "E103": "unknown key",
+    "E104": "required key missing",
+    "E105": "value has the wrong type",
+    "E106": "value is not one of the allowed values",
+    "E107": "value does not match the expected format",
+    "E108": "value is out of range",
+    "E109": "value violates the schema",
+    # E2xx: names and references
+    "E201": "duplicate name",
+    "E202": "reference to an undefined rotation policy",
+    "E203": "reference to an undefined environment",
+    "E204": "reference to an undefined alert route",
+    "E205": "reference to an undefined integration",
+    "E206": "Project document missing or repeated",
+    "E207": "no Environment declared",
+    "E208": "duplicate generated name",
+    # E3xx: secrets
+    "E301": "plaintext secret in a spec",
+    # E4xx: values
+    "E401": "invalid duration",
+    "E402": "invalid cron expression",
+    "E403": "rotation overlap is not shorter than its interval",
+    "E404": "GPU pool can exceed its hourly budget",
+    "E405": "minimum count exceeds maximum count",
+    "E406": "automatic rotation is not supported by this integration",
+    # W: warnings
+    "W001": "empty document",
+    "W101": "owned file was edited by hand; left in place",
+}

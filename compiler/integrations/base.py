@@ -1,0 +1,29 @@
+"""The registry entry every integration type provides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CATEGORIES = ("data-sources", "ai-services", "infrastructure", "devops", "alerting")
+
+
+@dataclass(frozen=True)
+class IntegrationType:
+    """What the compiler knows about one integration type.
+
+    Adding a type means: one schema (``schema/integrations/<name>.json``),
+    one template set (``templates/pulumi/integrations/<name>.py.j2`` when it
+    needs more than the generic module) and one entry like this.
+    """
+
+    name: str
+    title: str
+    category: str
+    component: str
+    automatic_rotation: bool
+    docs: str
+    requirements: tuple[str, ...] = ()
+
+    @property
+    def schema(self) -> str:
+        return f"integrations/{self.name}.json"

@@ -1,0 +1,316 @@
+"""YAML text -> documents whose every node keeps its ``file:line:col``.
+
+ruamel.yaml composes the node graph (C parser when available, YAML 1.2
+resolution, so ``NO``/``yes``/``on`` stay strings); this module turns nodes
+into plain JSON-like data plus a location table, enforcing load-time limits:
+file size, UTF-8, tabs in indentation, duplicate keys, alias expansion, depth.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, Location, error, warning
+
+MAX_FILE_BYTES = 1 << 20
+MAX_NODES = 50_000
+MAX_DEPTH = 64
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+JsonPath = tuple[str | int, ...]
+
+_TAB_INDENT = re.compile(rb"^[ ]*\t", re.MULTILINE)
+_STR = "tag:yaml.org,2002:str"
+_SCALAR_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "timestamp")
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document: plain data plus where each key and value came from."""
+
+    file: str
+    data: Any
+    start: Location
+    keys: Mapping[JsonPath, Location] = field(repr=False)
+    values: Mapping[JsonPath, Location] = field(repr=False)
+
+    def locate(self, path: JsonPath, *, key: bool = False) -> Location:
+        """The nearest known location of ``path`` (its key when ``key``)."""
+        table = self.keys if key else self.values
+        for n in range(len(path), -1, -1):
+            found = table.get(path[:n]) or self.values.get(path[:n])
+            if found:
+                return found
+        return self.start
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``("spec", "secrets", 0)`` -> ``spec.secrets[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def discover(paths: Sequence[str]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand directories into their spec files, sorted for stable output."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()))
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(error(Location(raw, 1, 1), "E008", f"no such file or directory: {raw}"))
+    return files, problems
+
+
+def display_name(path: Path) -> str:
+    """Paths relative to the working directory when possible, with ``/``."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        rel = str(path)
+    shown = rel if not rel.startswith("..") else str(path)
+    return shown.replace(os.sep, "/")
+
+
+def load_paths(paths: Sequence[str]) -> tuple[list[Document], list[Diagnostic]]:
+    files, problems = discover(paths)
+    docs: list[Document] = []
+    for f in files:
+        found, diags = load_file(f)
+        docs.extend(found)
+        problems.extend(diags)
+    return docs, problems
+
+
+def load_file(path: Path, name: str | None = None) -> tuple[list[Document], list[Diagnostic]]:
+    name = name or display_name(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [], [_too_large(name, size)]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [error(Location(name, 1, 1), "E008", f"cannot read file: {exc.strerror}")]
+    return load_bytes(raw, name)
+
+
+def _too_large(name: str, size: int) -> Diagnostic:
+    return error(
+        Location(name, 1, 1),
+        "E001",
+        f"file is {size} bytes; the limit is {MAX_FILE_BYTES} bytes",
+        hint="split the specs into several files",
+    )
+
+
+def load_bytes(raw: bytes, name: str) -> tuple[list[Document], list[Diagnostic]]:
+    """Check the bytes, then parse every document in them."""
+    if len(raw) > MAX_FILE_BYTES:
+        return [], [_too_large(name, len(raw))]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [_not_utf8(raw, name, exc)]
+    tabs = [_tab_problem(raw, m.end() - 1, name) for m in _TAB_INDENT.finditer(raw)]
+    if tabs:
+        return [], tabs
+    return _parse(text.removeprefix("\ufeff"), name)
+
+
+def _position(raw: bytes, offset: int) -> tuple[int, int]:
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+    return raw.count(b"\n", 0, offset) + 1, column
+
+
+def _not_utf8(raw: bytes, name: str, exc: UnicodeDecodeError) -> Diagnostic:
+    line, col = _position(raw, exc.start)
+    return error(
+        Location(name, line, col),
+        "E002",
+        f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8",
+        hint="save the file as UTF-8",
+    )
+
+
+def _tab_problem(raw: bytes, offset: int, name: str) -> Diagnostic:
+    line, col = _position(raw, offset)
+    return error(
+        Location(name, line, col),
+        "E003",
+        "tab character in indentation; YAML indentation must use spaces",
+        hint="replace the tab with spaces",
+    )
+
+
+def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="safe")
+    docs: list[Document] = []
+    problems: list[Diagnostic] = []
+    try:
+        for node in yaml.compose_all(text):
+            doc, diags = _Converter(name, yaml).document(node)
+            problems.extend(diags)
+            if doc is not None:
+                docs.append(doc)
+    except MarkedYAMLError as exc:
+        problems.append(_syntax_problem(exc, name))
+    except YAMLError as exc:
+        problems.append(error(Location(name, 1, 1), "E004", f"YAML error: {exc}"))
+    except RecursionError:
+        problems.append(error(Location(name, 1, 1), "E007", "YAML nesting is too deep to parse"))
+    return docs, problems
+
+
+def _syntax_problem(exc: Any, name: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
+    message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+    if "found duplicate anchor" in message or "found undefined alias" in message:
+        return error(loc, "E004", message, hint="define each &anchor once, before any *alias to it")
+    return error(loc, "E004", f"YAML syntax error: {message}")
+
+
+def _loc(name: str, node: Any) -> Location:
+    mark = node.start_mark
+    return Location(name, mark.line + 1, mark.column + 1)
+
+
+class _Converter:
+    """Walks one composed node graph into plain data and a location table."""
+
+    def __init__(self, name: str, yaml: Any) -> None:
+        self.name = name
+        self.constructor = yaml.constructor
+        self.keys: dict[JsonPath, Location] = {}
+        self.values: dict[JsonPath, Location] = {}
+        self.problems: list[Diagnostic] = []
+
+    def document(self, node: Any) -> tuple[Document | None, list[Diagnostic]]:
+        start = _loc(self.name, node)
+        if node is None or (node.tag == "tag:yaml.org,2002:null" and not node.value):
+            return None, [warning(start, "W001", "empty document is ignored")]
+        bomb = self._expansion_problem(node)
+        if bomb:
+            return None, [bomb]
+        data = self.convert(node, (), 0)
+        if self.problems:
+            return None, self.problems
+        return Document(self.name, data, start, self.keys, self.values), []
+
+    def _expansion_problem(self, root: Any) -> Diagnostic | None:
+        sizes: dict[int, int] = {}
+        uses: dict[int, int] = {}
+
+        def size(node: Any) -> int:
+            uses[id(node)] = uses.get(id(node), 0) + 1
+            if id(node) in sizes:
+                return sizes[id(node)]
+            total = 1
+            for child in _children(node):
+                total += size(child)
+                if total > MAX_NODES:
+                    break
+            sizes[id(node)] = total
+            return total
+
+        total = size(root)
+        if total <= MAX_NODES:
+            return None
+        repeated = [n for n in _walk_unique(root) if uses.get(id(n), 0) > 1]
+        worst = max(repeated, key=lambda n: sizes.get(id(n), 0), default=root)
+        return error(
+            _loc(self.name, worst),
+            "E006",
+            f"aliases expand this document beyond {MAX_NODES} nodes",
+            hint="an alias-expansion bomb? use overrides instead of deeply nested *aliases",
+        )
+
+    def convert(self, node: Any, path: JsonPath, depth: int) -> Any:
+        self.values[path] = _loc(self.name, node)
+        if depth > MAX_DEPTH:
+            self._fail(node, "E007", f"nesting deeper than {MAX_DEPTH} levels")
+            return None
+        kind = node.id
+        if kind == "mapping":
+            return self._mapping(node, path, depth)
+        if kind == "sequence":
+            return [self.convert(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _mapping(self, node: Any, path: JsonPath, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node)
+            if key is None:
+                continue
+            if key in out:
+                first = self.keys[path + (key,)]
+                self._fail(key_node, "E005", f"duplicate key '{key}'",
+                           hint=f"first defined at line {first.line}; remove one of them")
+                continue
+            self.keys[path + (key,)] = _loc(self.name, key_node)
+            out[key] = self.convert(value_node, path + (key,), depth + 1)
+        return out
+
+    def _key(self, node: Any) -> str | None:
+        if node.tag == "tag:yaml.org,2002:merge":
+            self._fail(node, "E007", "merge keys (<<) are not supported",
+                       hint="write the keys out, or use per-environment overrides")
+            return None
+        if node.id != "scalar" or node.tag != _STR:
+            self._fail(node, "E007", "mapping keys must be plain strings",
+                       hint="quote the key")
+            return None
+        return str(node.value)
+
+    def _scalar(self, node: Any) -> Any:
+        tag = node.tag
+        if tag not in _SCALAR_TAGS:
+            self._fail(node, "E007", f"unsupported tag {tag}", hint="remove the tag; specs are plain YAML")
+            return None
+        if tag in (_STR, "tag:yaml.org,2002:timestamp"):
+            return str(node.value)
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        suffix = tag.rsplit(":", 1)[1]
+        return getattr(self.constructor, f"construct_yaml_{suffix}")(node)
+
+    def _fail(self, node: Any, code: str, message: str, hint: str = "") -> None:
+        self.problems.append(error(_loc(self.name, node), code, message, hint=hint))
+
+
+def _children(node: Any) -> Iterator[Any]:
+    if node.id == "mapping":
+        for k, v in node.value:
+            yield k
+            yield v
+    elif node.id == "sequence":
+        yield from node.value
+
+
+def _walk_unique(root: Any) -> Iterator[Any]:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(_children(node))
