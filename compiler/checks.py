@@ -1,0 +1,224 @@
+"""Semantic checks across documents: names, references, overrides, values.
+
+They run on documents that passed their schema, so shapes can be trusted;
+names are looked up in a catalog built from every document with a valid
+envelope, so a reference to a document that merely has a schema error is not
+reported as dangling too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import schemas
+from .diagnostics import Diagnostic, Location, error
+from .integrations import REGISTRY
+from .load import Document, JsonPath, format_path
+from .resolve import effective, overrides_of
+from .validate import did_you_mean, schema_problems
+
+
+@dataclass
+class Catalog:
+    """Names declared per kind, and the documents that passed their schema."""
+
+    names: dict[str, dict[str, Document]] = field(default_factory=lambda: defaultdict(dict))
+    valid: list[Document] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    def declare(self, doc: Document) -> None:
+        kind, name = doc.data["kind"], _name(doc)
+        if name is None:
+            return
+        first = self.names[kind].get(name)
+        if first is None:
+            self.names[kind][name] = doc
+            return
+        where = first.locate(("metadata", "name"))
+        self.problems.append(error(
+            doc.locate(("metadata", "name")), "E201", f"{kind} '{name}' is already defined",
+            path="metadata.name", hint=f"first defined at {where}",
+        ))
+
+    def of(self, kind: str) -> list[Document]:
+        return [d for d in self.valid if d.data["kind"] == kind]
+
+    @property
+    def environments(self) -> dict[str, Document]:
+        return self.names["Environment"]
+
+    def alert_routes(self) -> set[str]:
+        routes: set[str] = set()
+        for doc in self.of("Project"):
+            routes.update(r["name"] for r in doc.data["spec"]["alertRoutes"])
+        return routes
+
+
+def _name(doc: Document) -> str | None:
+    meta = doc.data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def run(catalog: Catalog) -> list[Diagnostic]:
+    out = list(catalog.problems)
+    out.extend(_cardinality(catalog))
+    for doc in catalog.valid:
+        out.extend(_CHECKS.get(doc.data["kind"], _nothing)(doc, catalog))
+    out.extend(_generated_names(catalog))
+    return out
+
+
+def _nothing(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    return []
+
+
+def _cardinality(catalog: Catalog) -> list[Diagnostic]:
+    out = []
+    projects = list(catalog.names["Project"].values())
+    if not projects:
+        out.append(error(None, "E206", "no Project document found",
+                         hint="add one 'kind: Project' document under specs/"))
+    if not catalog.environments:
+        out.append(error(None, "E207", "no Environment document found",
+                         hint="declare development, staging and production as 'kind: Environment'"))
+    return out
+
+
+def _reference(doc: Document, path: JsonPath, code: str, what: str, name: str, known: Iterable[str]) -> list[Diagnostic]:
+    known = list(known)
+    if name in known:
+        return []
+    hint = did_you_mean(name, known) or (f"defined: {', '.join(sorted(known))}" if known else f"no {what} is defined")
+    return [error(doc.locate(path), code, f"{what} '{name}' is not defined", path=format_path(path), hint=hint)]
+
+
+def _override_envs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    out = []
+    for env in overrides_of(doc):
+        path = ("spec", "overrides", env)
+        known = catalog.environments
+        if env not in known:
+            hint = did_you_mean(env, known) or f"environments: {', '.join(sorted(known))}"
+            out.append(error(doc.locate(path, key=True), "E203", f"override for undefined environment '{env}'",
+                             path=format_path(path), hint=hint))
+    return out
+
+
+def _effective_docs(doc: Document, catalog: Catalog) -> list[Document]:
+    return [effective(doc, env) for env in sorted(catalog.environments)] or [effective(doc, "")]
+
+
+def _environment(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    route = doc.data["spec"].get("alertRoute")
+    if route is None:
+        return []
+    return _reference(doc, ("spec", "alertRoute"), "E204", "alert route", route, catalog.alert_routes())
+
+
+def _rotation_policy(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    spec = doc.data["spec"]
+    out = []
+    for i, route in enumerate(spec["notify"]["routes"]):
+        out += _reference(doc, ("spec", "notify", "routes", i), "E204", "alert route", route, catalog.alert_routes())
+    overlap = spec.get("overlap")
+    if overlap and schemas.duration_seconds(overlap) >= schemas.duration_seconds(spec["interval"]):
+        out.append(error(doc.locate(("spec", "overlap")), "E403",
+                         f"overlap {overlap} is not shorter than the interval {spec['interval']}",
+                         path="spec.overlap", hint="old and new credentials overlap for part of the interval"))
+    return out
+
+
+def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    out = _override_envs(doc, catalog)
+    entry = REGISTRY[doc.data["spec"]["type"]]
+    policies = catalog.names["RotationPolicy"]
+    for secret, ref in (doc.data["spec"].get("secrets") or {}).items():
+        path = ("spec", "secrets", secret, "rotation")
+        out += _reference(doc, path, "E202", "rotation policy", ref["rotation"], policies)
+        policy = policies.get(ref["rotation"])
+        method = policy.data.get("spec", {}).get("method") if policy and isinstance(policy.data.get("spec"), dict) else None
+        if method == "automatic" and not entry.automatic_rotation:
+            out.append(error(doc.locate(path), "E406",
+                             f"rotation policy '{ref['rotation']}' is automatic, but {entry.title} credentials cannot be rotated through its API",
+                             path=format_path(path), hint="use a rotation policy with method: reminder"))
+    for eff in _effective_docs(doc, catalog) if overrides_of(doc) else []:
+        out += schema_problems(eff, schemas.KIND_SCHEMAS["Integration"], eff.data)
+        out += schema_problems(eff, entry.schema, eff.data["spec"]["config"], ("spec", "config"))
+    return out
+
+
+def _gpu_pool(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    out = _override_envs(doc, catalog)
+    ref = doc.data["spec"]["integration"]
+    lambdas = {n: d for n, d in catalog.names["Integration"].items()
+               if isinstance(d.data.get("spec"), dict) and d.data["spec"].get("type") == "lambda-labs"}
+    out += _reference(doc, ("spec", "integration"), "E205", "lambda-labs integration", ref, lambdas)
+    for eff in _effective_docs(doc, catalog):
+        problems = schema_problems(eff, schemas.KIND_SCHEMAS["GpuPool"], eff.data)
+        out += problems or _gpu_budget(eff)
+    return out
+
+
+def _gpu_budget(doc: Document) -> list[Diagnostic]:
+    spec = doc.data["spec"]
+    if spec["minCount"] > spec["maxCount"]:
+        return [error(doc.locate(("spec", "minCount")), "E405",
+                      f"minCount {spec['minCount']} exceeds maxCount {spec['maxCount']}", path="spec.minCount")]
+    price = spec.get("pricePerHourUsd")
+    if price is None or spec["maxCount"] * price <= spec["hourlyBudgetUsd"] + 1e-9:
+        return []
+    worst = spec["maxCount"] * price
+    return [error(doc.locate(("spec", "maxCount")), "E404",
+                  f"maxCount {spec['maxCount']} x ${price:g}/h = ${worst:.2f}/h exceeds hourlyBudgetUsd ${spec['hourlyBudgetUsd']:g}",
+                  path="spec.maxCount",
+                  hint=f"lower maxCount to {int(spec['hourlyBudgetUsd'] // price)} or raise hourlyBudgetUsd to {worst:g}")]
+
+
+def _generated_names(catalog: Catalog) -> list[Diagnostic]:
+    """Names derived for generated code must not collide (ESC keys, env vars)."""
+    seen: dict[str, tuple[Document, JsonPath]] = {}
+    out = []
+    for doc in catalog.of("Integration"):
+        name = doc.data["metadata"]["name"]
+        for secret, ref in sorted((doc.data["spec"].get("secrets") or {}).items()):
+            for derived in (config_key(name, secret), "env:" + env_var(name, secret, ref)):
+                path = ("spec", "secrets", secret)
+                if derived in seen and seen[derived][0] is not doc:
+                    first = seen[derived][0].locate(seen[derived][1], key=True)
+                    out.append(error(doc.locate(path, key=True), "E208",
+                                     f"secret derives the name '{derived.removeprefix('env:')}', already used at {first}",
+                                     path=format_path(path), hint="rename the secret or set a distinct envVar"))
+                seen.setdefault(derived, (doc, path))
+    return out
+
+
+def config_key(integration: str, secret: str) -> str:
+    """The Pulumi config key a secret is mapped to: ``lambda-labs``/``api-key`` -> ``lambdaLabsApiKey``."""
+    words = f"{integration}-{secret}".split("-")
+    return words[0] + "".join(w.capitalize() for w in words[1:])
+
+
+def env_var(integration: str, secret: str, ref: dict[str, Any]) -> str:
+    return str(ref.get("envVar") or f"{integration}_{secret}".replace("-", "_").upper())
+
+
+_CHECKS = {
+    "Environment": _environment,
+    "RotationPolicy": _rotation_policy,
+    "Integration": _integration,
+    "GpuPool": _gpu_pool,
+}
+
+
+def build_catalog(docs: Sequence[Document], schema_ok: Sequence[Document]) -> Catalog:
+    catalog = Catalog(valid=list(schema_ok))
+    for doc in docs:
+        catalog.declare(doc)
+    return catalog
+
+
+__all__ = ["Catalog", "Location", "build_catalog", "config_key", "env_var", "run"]

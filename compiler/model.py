@@ -1,0 +1,271 @@
+"""The frozen, typed model. Nothing after this stage touches raw documents.
+
+Per-environment values are resolved here (overrides merged), so templates
+read ``integration.per_env["production"].config`` and never merge anything.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from .checks import Catalog, config_key, env_var
+from .integrations import REGISTRY, IntegrationType
+from .load import Document
+from .resolve import effective
+from .schemas import duration_seconds
+
+TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
+
+
+def freeze(value: Any) -> Any:
+    """Deep-freeze JSON-like data: dicts become read-only mappings, lists tuples."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """The inverse of :func:`freeze`, for rendering."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+def module_name(name: str) -> str:
+    """A spec name as a Python module name: ``lambda-labs`` -> ``lambda_labs``."""
+    ident = name.replace("-", "_")
+    return ident + "_" if keyword.iskeyword(ident) else ident
+
+
+@dataclass(frozen=True)
+class AlertRoute:
+    name: str
+    channel: str
+    webhook_esc: str
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    description: str
+    labels: Mapping[str, str]
+    organization: str
+    pulumi_project: str
+    repository: str
+    default_branch: str
+    alert_routes: tuple[AlertRoute, ...]
+    compliance: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    description: str
+    labels: Mapping[str, str]
+    tier: str
+    deploy_on: str
+    approvals: int
+    reviewers: tuple[str, ...]
+    account: str
+    region: str
+    esc_environment: str
+    esc_secrets: str
+    alert_route: str | None
+    protect: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class RotationPolicy:
+    name: str
+    description: str
+    interval: str
+    interval_seconds: int
+    method: str
+    overlap: str | None
+    schedule: str | None
+    routes: tuple[str, ...]
+    assignees: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    esc: str
+    rotation: str
+    env_var: str
+    config_key: str
+    description: str
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    enabled: bool
+    timeout_seconds: int
+    retries: int
+    rate_limit_per_minute: int | None
+
+
+@dataclass(frozen=True)
+class IntegrationEnv:
+    """One integration as one environment sees it."""
+
+    enabled: bool
+    config: Mapping[str, Any]
+    health_check: HealthCheck
+
+
+@dataclass(frozen=True)
+class Integration:
+    name: str
+    type: IntegrationType
+    description: str
+    labels: Mapping[str, str]
+    secrets: tuple[Secret, ...]
+    per_env: Mapping[str, IntegrationEnv]
+    source: str
+
+    @property
+    def module(self) -> str:
+        return module_name(self.name)
+
+
+@dataclass(frozen=True)
+class GpuPoolEnv:
+    enabled: bool
+    instance_type: str
+    regions: tuple[str, ...]
+    min_count: int
+    max_count: int
+    hourly_budget_usd: float
+    price_per_hour_usd: float | None
+
+
+@dataclass(frozen=True)
+class GpuPool:
+    name: str
+    description: str
+    labels: Mapping[str, str]
+    integration: str
+    ssh_key_name: str | None
+    per_env: Mapping[str, GpuPoolEnv]
+    source: str
+
+    @property
+    def module(self) -> str:
+        return module_name(self.name)
+
+
+@dataclass(frozen=True)
+class Model:
+    project: Project
+    environments: tuple[Environment, ...]
+    integrations: tuple[Integration, ...]
+    rotation_policies: tuple[RotationPolicy, ...]
+    gpu_pools: tuple[GpuPool, ...]
+    sources: tuple[str, ...]
+
+    def environment(self, name: str) -> Environment:
+        return next(e for e in self.environments if e.name == name)
+
+
+def _meta(doc: Document) -> tuple[str, Mapping[str, str]]:
+    meta = doc.data["metadata"]
+    return meta["name"], freeze(meta.get("labels") or {})
+
+
+def _project(doc: Document) -> Project:
+    name, labels = _meta(doc)
+    spec = doc.data["spec"]
+    routes = tuple(
+        AlertRoute(r["name"], r["slack"]["channel"], r["slack"]["webhook"]["esc"]) for r in spec["alertRoutes"]
+    )
+    return Project(
+        name, spec.get("description", ""), labels, spec["pulumi"]["organization"], spec["pulumi"]["project"],
+        spec["github"]["repository"], spec["github"].get("defaultBranch", "main"), routes,
+        tuple(spec.get("compliance", ())), doc.file,
+    )
+
+
+def _environment(doc: Document) -> Environment:
+    name, labels = _meta(doc)
+    spec = doc.data["spec"]
+    deploy, cloud, esc = spec["deploy"], spec["cloud"], spec["esc"]
+    return Environment(
+        name, spec.get("description", ""), labels, spec["tier"], deploy["on"], deploy.get("approvals", 0),
+        tuple(deploy.get("reviewers", ())), cloud["account"], cloud["region"], esc["environment"], esc["secretsEnvironment"],
+        spec.get("alertRoute"), spec.get("protect", spec["tier"] == "production"), doc.file,
+    )
+
+
+def _policy(doc: Document) -> RotationPolicy:
+    name, _ = _meta(doc)
+    spec = doc.data["spec"]
+    return RotationPolicy(
+        name, spec.get("description", ""), spec["interval"], duration_seconds(spec["interval"]), spec["method"],
+        spec.get("overlap"), spec.get("schedule"), tuple(spec["notify"]["routes"]),
+        tuple(spec["notify"].get("assignees", ())), doc.file,
+    )
+
+
+def _health(spec: Mapping[str, Any]) -> HealthCheck:
+    hc = spec.get("healthCheck") or {}
+    return HealthCheck(
+        hc.get("enabled", True), duration_seconds(hc.get("timeout", "10s")), hc.get("retries", 2),
+        hc.get("rateLimitPerMinute"),
+    )
+
+
+def _integration(doc: Document, envs: Sequence[str]) -> Integration:
+    name, labels = _meta(doc)
+    spec = doc.data["spec"]
+    secrets = tuple(
+        Secret(s, ref["esc"], ref["rotation"], env_var(name, s, ref), config_key(name, s), ref.get("description", ""))
+        for s, ref in sorted((spec.get("secrets") or {}).items())
+    )
+    per_env = {}
+    for env in envs:
+        eff = effective(doc, env).data["spec"]
+        per_env[env] = IntegrationEnv(eff.get("enabled", True), freeze(eff["config"]), _health(eff))
+    return Integration(name, REGISTRY[spec["type"]], spec.get("description", ""), labels, secrets,
+                       MappingProxyType(per_env), doc.file)
+
+
+def _gpu_pool(doc: Document, envs: Sequence[str]) -> GpuPool:
+    name, labels = _meta(doc)
+    spec = doc.data["spec"]
+    per_env = {}
+    for env in envs:
+        e = effective(doc, env).data["spec"]
+        per_env[env] = GpuPoolEnv(
+            e.get("enabled", True), e["instanceType"], tuple(e["regions"]), e["minCount"], e["maxCount"],
+            e["hourlyBudgetUsd"], e.get("pricePerHourUsd"),
+        )
+    return GpuPool(name, spec.get("description", ""), labels, spec["integration"], spec.get("sshKeyName"),
+                   MappingProxyType(per_env), doc.file)
+
+
+def build(catalog: Catalog) -> Model:
+    """The model of a catalog that passed every check."""
+    environments = tuple(sorted((_environment(d) for d in catalog.of("Environment")),
+                                key=lambda e: (TIER_ORDER[e.tier], e.name)))
+    names = [e.name for e in environments]
+    by_name = lambda items: tuple(sorted(items, key=lambda x: x.name))  # noqa: E731
+    return Model(
+        project=_project(catalog.of("Project")[0]),
+        environments=environments,
+        integrations=by_name(_integration(d, names) for d in catalog.of("Integration")),
+        rotation_policies=by_name(_policy(d) for d in catalog.of("RotationPolicy")),
+        gpu_pools=by_name(_gpu_pool(d, names) for d in catalog.of("GpuPool")),
+        sources=tuple(sorted({d.file for d in catalog.valid})),
+    )

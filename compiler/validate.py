@@ -1,0 +1,202 @@
+"""Documents -> diagnostics: the envelope, the kind's JSON Schema, the type's config schema.
+
+Schema errors are mapped back to the ``file:line:col`` of the offending key or
+value, with a stable code and, for unknown keys and bad enum values, a
+"did you mean" hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from . import schemas
+from .diagnostics import Diagnostic, error
+from .integrations import REGISTRY
+from .load import Document, JsonPath, format_path
+
+API_VERSION = "sophia-iac/v1"
+SECRET_LIKE = re.compile(r"(?i)(secret|token|passw|private|credential|api[-_]?key|access[-_]?key|webhook)")
+_RANGE = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
+          "uniqueItems", "minProperties", "maxProperties"}
+_FORMAT = {"pattern", "minLength", "maxLength"}
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+               dict: "object", type(None): "null"}
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def show(value: Any, path: JsonPath = ()) -> str:
+    """A short, safe rendering of a value for a message; never a secret-like one."""
+    if path and isinstance(path[-1], str) and SECRET_LIKE.search(path[-1]):
+        return "the value"
+    text = repr(value) if not isinstance(value, (dict, list)) else _JSON_TYPES[type(value)]
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def envelope(doc: Document) -> list[Diagnostic]:
+    """apiVersion and kind, checked first so the right schema can be chosen."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return [error(doc.start, "E101", f"a spec document must be a mapping, not {_JSON_TYPES.get(type(data), 'a value')}",
+                      hint="start with apiVersion: sophia-iac/v1")]
+    problems: list[Diagnostic] = []
+    if data.get("apiVersion") != API_VERSION:
+        where = doc.locate(("apiVersion",))
+        got = "missing" if "apiVersion" not in data else f"{show(data['apiVersion'])}"
+        problems.append(error(where, "E101", f"apiVersion must be '{API_VERSION}' (got {got})", path="apiVersion"))
+    kind = data.get("kind")
+    if kind not in schemas.KIND_SCHEMAS:
+        hint = did_you_mean(str(kind), schemas.KIND_SCHEMAS) or f"one of: {', '.join(schemas.KIND_SCHEMAS)}"
+        got = "missing" if kind is None else show(kind)
+        problems.append(error(doc.locate(("kind",)), "E102", f"unknown kind ({got})", path="kind", hint=hint))
+    return problems
+
+
+def check_document(doc: Document) -> list[Diagnostic]:
+    """Every schema problem of one document (envelope, kind schema, type config)."""
+    problems = envelope(doc)
+    if problems:
+        return problems
+    kind = doc.data["kind"]
+    problems = schema_problems(doc, schemas.KIND_SCHEMAS[kind], doc.data)
+    if kind == "Integration":
+        problems.extend(check_integration_config(doc))
+    return problems
+
+
+def check_integration_config(doc: Document) -> list[Diagnostic]:
+    spec = doc.data.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        return []
+    kind = spec["type"]
+    if kind not in REGISTRY:
+        hint = did_you_mean(kind, REGISTRY) or f"one of: {', '.join(sorted(REGISTRY))}"
+        return [error(doc.locate(("spec", "type")), "E106", f"unknown integration type '{kind}'",
+                      path="spec.type", hint=hint)]
+    config = spec.get("config")
+    if not isinstance(config, dict):
+        return []
+    return schema_problems(doc, REGISTRY[kind].schema, config, ("spec", "config"))
+
+
+def schema_problems(doc: Document, schema: str, instance: Any, prefix: JsonPath = ()) -> list[Diagnostic]:
+    validator = schemas.validator(schema)
+    out: list[Diagnostic] = []
+    for err in validator.iter_errors(instance):
+        out.extend(_diagnose(err, doc, prefix + tuple(err.absolute_path)))
+    return out
+
+
+def _diagnose(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    if "propertyNames" in err.relative_schema_path:
+        return _property_names(err, doc, path)
+    handler = _HANDLERS.get(err.validator, _other)
+    return handler(err, doc, path)
+
+
+def _additional(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    if not isinstance(err.instance, dict):
+        return _other(err, doc, path)
+    known = err.schema.get("properties", {})
+    out = []
+    for key in err.instance:
+        if key in known:
+            continue
+        hint = did_you_mean(key, known) or (f"allowed keys: {', '.join(known)}" if known else "")
+        out.append(error(doc.locate(path + (key,), key=True), "E103", f"unknown key '{key}'",
+                         path=format_path(path + (key,)), hint=hint))
+    return out
+
+
+def _required(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    present = err.instance if isinstance(err.instance, dict) else {}
+    return [
+        error(doc.locate(path, key=True), "E104", f"missing required key '{key}'", path=format_path(path) or "(document)")
+        for key in err.validator_value
+        if key not in present
+    ]
+
+
+def _type(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+    got = _JSON_TYPES.get(type(err.instance), "value")
+    hint = ""
+    if "string" in expected and got in ("integer", "number", "boolean"):
+        hint = "quote the value so YAML reads it as a string"
+    elif got == "string" and set(expected) & {"integer", "number", "boolean"}:
+        hint = "remove the quotes"
+    message = f"expected {' or '.join(expected)}, got {got} {show(err.instance, path)}"
+    return [error(doc.locate(path), "E105", message, path=format_path(path), hint=hint)]
+
+
+def _enum(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    allowed = err.validator_value if err.validator == "enum" else [err.validator_value]
+    choices = ", ".join(repr(a) for a in allowed)
+    hint = did_you_mean(str(err.instance), [str(a) for a in allowed])
+    message = f"{show(err.instance, path)} is not one of {choices}"
+    return [error(doc.locate(path), "E106", message, path=format_path(path), hint=hint)]
+
+
+def _format(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    schema = err.schema
+    code = "E401" if schema.get("format") == "sophia-duration" else "E107"
+    what = schema.get("description", "").split(".")[0]
+    message = f"{show(err.instance, path)} is not valid: {err.validator} {err.validator_value!r}"
+    if code == "E401":
+        message = f"{show(err.instance, path)} is not a duration"
+    examples = schema.get("examples")
+    hint = f"{what}; e.g. {examples[0]!r}" if examples else what
+    return [error(doc.locate(path), code, message, path=format_path(path), hint=hint)]
+
+
+def _cron_or_format(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    code = "E402" if err.validator_value == "cron" else "E107"
+    message = f"{show(err.instance, path)} is not a valid {err.validator_value}: {err.cause or err.message}"
+    return [error(doc.locate(path), code, message, path=format_path(path),
+                  hint="five fields, UTC: minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")]
+
+
+def _range(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    return [error(doc.locate(path), "E108", _plain(err.message, err.instance, path), path=format_path(path))]
+
+
+def _property_names(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    name = err.instance
+    where = doc.locate(path + (name,), key=True) if isinstance(name, str) else doc.locate(path)
+    return [error(where, "E107", f"'{name}' is not a valid name here", path=format_path(path + (str(name),)),
+                  hint="lowercase letters, digits and dashes, starting with a letter")]
+
+
+def _other(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    return [error(doc.locate(path), "E109", _plain(err.message, err.instance, path), path=format_path(path))]
+
+
+def _plain(message: str, instance: Any, path: JsonPath) -> str:
+    """jsonschema's message, with the instance's repr replaced by a safe one."""
+    shown = repr(instance)
+    return message.replace(shown, show(instance, path)) if shown in message else message
+
+
+_HANDLERS = {
+    "additionalProperties": _additional,
+    "required": _required,
+    "type": _type,
+    "enum": _enum,
+    "const": _enum,
+    "format": _cron_or_format,
+    **{name: _format for name in _FORMAT},
+    **{name: _range for name in _RANGE},
+}
+
+
+def check_documents(docs: Sequence[Document]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for doc in docs:
+        out.extend(check_document(doc))
+    return out
