@@ -1,0 +1,134 @@
+"""Command line: arguments -> a typed request -> run -> exit code.
+
+Exit codes: 0 ok, 1 problems found, 2 usage error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import commands
+from .errors import SophiaIacError, UsageError
+
+OK, PROBLEMS, USAGE, INTERNAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class ValidateRequest:
+    paths: tuple[str, ...]
+    format: str
+
+
+@dataclass(frozen=True)
+class CompileRequest:
+    specs: str
+    out: str
+    check: bool
+    force: bool
+    format: str
+
+
+@dataclass(frozen=True)
+class ShowRequest:
+    specs: str
+    env: str
+    format: str
+
+
+@dataclass(frozen=True)
+class SchemaRequest:
+    kind: str | None
+    write: bool
+    check: bool
+
+
+Request = ValidateRequest | CompileRequest | ShowRequest | SchemaRequest
+
+
+def _default_format() -> str:
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sophia-iac", description="Compile sophia-iac YAML specs into Pulumi, ESC and workflows.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    formats = ("text", "github", "json")
+
+    p = sub.add_parser("validate", help="check spec files and report every problem with file:line:col")
+    p.add_argument("paths", nargs="*", default=["specs"], help="spec files or directories (default: specs/)")
+    p.add_argument("--format", choices=formats, help="diagnostic format (default: github under GitHub Actions, else text)")
+
+    p = sub.add_parser("compile", help="render generated/ from the specs")
+    p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
+    p.add_argument("--out", default="generated", help="output directory (default: generated)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the output is stale")
+    p.add_argument("--force", action="store_true", help="overwrite files in the output directory that compile did not write")
+    p.add_argument("--format", choices=formats, help="diagnostic format")
+
+    p = sub.add_parser("show", help="print the effective, resolved spec of one environment")
+    p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
+    p.add_argument("--env", required=True, help="environment name")
+    p.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default: yaml)")
+
+    p = sub.add_parser("schema", help="print the JSON Schema for editors, or write/check schema/sophia-iac.schema.json")
+    p.add_argument("--kind", help="print the schema of one kind (or integration type) instead")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--write", action="store_true", help="write schema/sophia-iac.schema.json")
+    group.add_argument("--check", action="store_true", help="exit 1 if schema/sophia-iac.schema.json is stale")
+    return parser
+
+
+def parse(argv: Sequence[str]) -> Request:
+    args = _parser().parse_args(argv)
+    fmt = getattr(args, "format", None) or _default_format()
+    if args.command == "validate":
+        return ValidateRequest(tuple(args.paths), fmt)
+    if args.command == "compile":
+        return CompileRequest(args.specs, args.out, args.check, args.force, fmt)
+    if args.command == "show":
+        return ShowRequest(args.specs, args.env, args.format)
+    return SchemaRequest(args.kind, args.write, args.check)
+
+
+def run(request: Request) -> int:
+    if isinstance(request, ValidateRequest):
+        return commands.validate(request.paths, request.format)
+    if isinstance(request, CompileRequest):
+        return commands.compile(request.specs, request.out, check=request.check, force=request.force, fmt=request.format)
+    if isinstance(request, ShowRequest):
+        return commands.show(request.specs, request.env, request.format)
+    return commands.schema(request.kind, write=request.write, check=request.check)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        request = parse(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else USAGE
+    try:
+        return run(request)
+    except UsageError as exc:
+        print(f"sophia-iac: error: {exc}", file=sys.stderr)
+        return USAGE
+    except SophiaIacError as exc:
+        print(f"sophia-iac: {exc}", file=sys.stderr)
+        return PROBLEMS
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one top-level handler
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("SOPHIA_IAC_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    print(f"sophia-iac: internal error: {type(exc).__name__}: {exc}\n"
+          "This is a bug in sophia-iac, not in your specs; please report it "
+          "(set SOPHIA_IAC_DEBUG=1 for the traceback).", file=sys.stderr)
+    return INTERNAL

@@ -1,0 +1,129 @@
+"""What each subcommand does, given a typed request; returns the exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .diagnostics import Diagnostic, has_errors, render, warning
+from .errors import OutputConflict, UsageError
+from .pipeline import Analysis, analyse
+
+OK, PROBLEMS = 0, 1
+
+
+def _report(diagnostics: Sequence[Diagnostic], fmt: str, files: int | None = None) -> None:
+    if fmt == "json" or diagnostics:
+        sys.stdout.write(render(diagnostics, fmt))
+    if fmt == "text":
+        errors = sum(d.is_error for d in diagnostics)
+        warnings = len(diagnostics) - errors
+        scope = f" in {files} file{'s' * (files != 1)}" if files is not None else ""
+        if diagnostics:
+            print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}{scope}", file=sys.stderr)
+
+
+def validate(paths: Sequence[str], fmt: str) -> int:
+    analysis = analyse(paths)
+    _report(analysis.diagnostics, fmt, len({d.file for d in analysis.documents}))
+    return PROBLEMS if has_errors(analysis.diagnostics) else OK
+
+
+def _stable_sources(analysis: Analysis, specs: str) -> dict[str, str]:
+    """Spec file names for headers, independent of the working directory."""
+    base = Path(specs).resolve().parent
+    out = {}
+    for doc in analysis.documents:
+        try:
+            out[doc.file] = Path(doc.file).resolve().relative_to(base).as_posix()
+        except ValueError:
+            out[doc.file] = Path(doc.file).name
+    return out
+
+
+def _analyse_specs(specs: str, fmt: str) -> Analysis | None:
+    if not Path(specs).is_dir():
+        raise UsageError(f"specs directory not found: {specs}")
+    analysis = analyse([specs])
+    _report(analysis.diagnostics, fmt, len({d.file for d in analysis.documents}))
+    return analysis if analysis.ok else None
+
+
+def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
+    from . import emit
+    from .render import Context, render_all
+
+    analysis = _analyse_specs(specs, fmt)
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
+    files = render_all(Context(analysis.model, _stable_sources(analysis, specs)))
+    root = Path(out)
+    changes = emit.plan(root, files)
+    label = Path(out).as_posix()
+    if check:
+        return _check(root, changes, label)
+    if changes.conflicts and not force:
+        listed = ", ".join(f"{label}/{c}" for c in changes.conflicts)
+        raise OutputConflict(f"refusing to overwrite files compile did not write: {listed}\n"
+                             "  hint: move them away, or pass --force to let compile own them")
+    emit.apply(root, changes)
+    edited = [warning(None, "W101", f"{label}/{rel} is no longer generated but was edited by hand; left in place")
+              for rel in changes.edited]
+    _report(edited, fmt)
+    print(f"sophia-iac: {label}: {len(changes.write)} written, {len(changes.delete)} deleted, "
+          f"{len(files) - len(changes.write)} unchanged", file=sys.stderr)
+    return OK
+
+
+def _check(root: Path, changes: object, label: str) -> int:
+    from . import emit
+
+    assert isinstance(changes, emit.Plan)
+    if changes.clean and not changes.conflicts:
+        print(f"sophia-iac: {label} is up to date", file=sys.stderr)
+        return OK
+    sys.stdout.write(emit.diff(root, changes, label))
+    for rel in changes.edited:
+        print(f"sophia-iac: {label}/{rel} is no longer generated and was edited by hand", file=sys.stderr)
+    print(f"sophia-iac: {label} is stale; run `sophia-iac compile` and commit the result", file=sys.stderr)
+    return PROBLEMS
+
+
+def show(specs: str, env: str, fmt: str) -> int:
+    from .show import effective_documents, to_json, to_yaml
+
+    analysis = _analyse_specs(specs, "text")
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
+    names = [e.name for e in analysis.model.environments]
+    if env not in names:
+        raise UsageError(f"unknown environment '{env}'; environments: {', '.join(names)}")
+    docs = effective_documents(analysis.documents, env)
+    sys.stdout.write(to_json(docs) if fmt == "json" else to_yaml(docs, env))
+    return OK
+
+
+def schema(kind: str | None, *, write: bool, check: bool) -> int:
+    from . import editor_schema
+
+    if kind:
+        sys.stdout.write(json.dumps(editor_schema.one(kind), indent=2) + "\n")
+        return OK
+    text = editor_schema.combined_text()
+    target = editor_schema.combined_path()
+    if write:
+        from .emit import write_atomic
+
+        write_atomic(target, text)
+        print(f"sophia-iac: wrote {target}", file=sys.stderr)
+        return OK
+    if check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current == text:
+            return OK
+        print(f"sophia-iac: {target} is stale; run `sophia-iac schema --write`", file=sys.stderr)
+        return PROBLEMS
+    sys.stdout.write(text)
+    return OK

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from .base import IntegrationType
+
+# No long-lived keys: deploys assume a role via GitHub OIDC and get STS
+# credentials that expire on their own; any IAM key added later can be rotated
+# by API (CreateAccessKey/DeleteAccessKey, two slots), so rotation is automatic.
+ENTRY = IntegrationType(
+    name="aws",
+    title="AWS",
+    category="infrastructure",
+    component="Aws",
+    automatic_rotation=True,
+    docs="https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html",
+)

@@ -1,0 +1,74 @@
+"""Spec values as Python literals and YAML scalars: the only way values enter generated text."""
+
+from __future__ import annotations
+
+import json
+import math
+import pprint
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .model import thaw
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+# Plain scalars YAML 1.1 or 1.2 would read as something other than a string.
+_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
+
+
+def _check_finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value!r} cannot be rendered")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_finite(k)
+            _check_finite(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_finite(v)
+
+
+def py(value: Any) -> str:
+    """A Python expression that evaluates to ``value`` (JSON-like data only)."""
+    plain = thaw(value)
+    _check_finite(plain)
+    return pprint.pformat(plain, width=100, sort_dicts=False)
+
+
+def yaml_scalar(value: Any) -> str:
+    """A YAML scalar that any YAML 1.1 or 1.2 parser reads back as exactly ``value``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        _check_finite(value)
+        return json.dumps(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+        return text
+    return json.dumps(text, ensure_ascii=True)
+
+
+def yaml_block(value: Any, indent: int = 0) -> str:
+    """JSON-like data as block-style YAML lines, every scalar through :func:`yaml_scalar`."""
+    pad = " " * indent
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        return "".join(f"\n{pad}{yaml_scalar(k)}:{yaml_value(v, indent + 2)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "".join(f"\n{pad}-{yaml_value(v, indent + 2, item=True)}" for v in value)
+    return yaml_scalar(value)
+
+
+def yaml_value(value: Any, indent: int, item: bool = False) -> str:
+    """What follows ``key:`` (or ``-``): a space and a scalar, or a nested block."""
+    if isinstance(value, (Mapping, list, tuple)) and value:
+        body = yaml_block(value, indent)
+        if item and isinstance(value, Mapping):
+            return " " + body.lstrip("\n").lstrip()
+        return body
+    return " " + yaml_block(value, indent)

@@ -1,0 +1,9 @@
+"""Output targets, registered here and nowhere else."""
+
+from __future__ import annotations
+
+from ..render import Target
+from .esc import EscTarget
+from .pulumi import PulumiTarget
+
+TARGETS: dict[str, Target] = {t.name: t for t in (PulumiTarget(), EscTarget())}
