@@ -27,6 +27,7 @@ class Catalog:
 
     names: dict[str, dict[str, Document]] = field(default_factory=lambda: defaultdict(dict))
     valid: list[Document] = field(default_factory=list)
+    enveloped: list[Document] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
 
     def declare(self, doc: Document) -> None:
@@ -52,9 +53,26 @@ class Catalog:
 
     def alert_routes(self) -> set[str]:
         routes: set[str] = set()
-        for doc in self.of("Project"):
-            routes.update(r["name"] for r in doc.data["spec"]["alertRoutes"])
+        for doc in self.names["Project"].values():
+            routes.update(r.get("name") for r in _list(dig(doc.data, "spec", "alertRoutes")) if isinstance(r, dict))
         return routes
+
+
+def dig(data: Any, *path: str) -> Any:
+    """``data[path[0]][path[1]]...``, or None where the shape does not allow it."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _name(doc: Document) -> str | None:
@@ -64,8 +82,11 @@ def _name(doc: Document) -> str | None:
 
 
 def run(catalog: Catalog) -> list[Diagnostic]:
+    """References are checked on every document (shapes guarded); values only on schema-valid ones."""
     out = list(catalog.problems)
     out.extend(_cardinality(catalog))
+    for doc in catalog.enveloped:
+        out.extend(_REFERENCES.get(doc.data["kind"], _nothing)(doc, catalog))
     for doc in catalog.valid:
         out.extend(_CHECKS.get(doc.data["kind"], _nothing)(doc, catalog))
     out.extend(_generated_names(catalog))
@@ -82,15 +103,18 @@ def _cardinality(catalog: Catalog) -> list[Diagnostic]:
     if not projects:
         out.append(error(None, "E206", "no Project document found",
                          hint="add one 'kind: Project' document under specs/"))
+    for extra in projects[1:]:
+        out.append(error(extra.locate(("kind",)), "E206", "a second Project document; there must be exactly one",
+                         path="kind", hint=f"the first is at {projects[0].locate(('kind',))}"))
     if not catalog.environments:
         out.append(error(None, "E207", "no Environment document found",
                          hint="declare development, staging and production as 'kind: Environment'"))
     return out
 
 
-def _reference(doc: Document, path: JsonPath, code: str, what: str, name: str, known: Iterable[str]) -> list[Diagnostic]:
+def _reference(doc: Document, path: JsonPath, code: str, what: str, name: Any, known: Iterable[str]) -> list[Diagnostic]:
     known = list(known)
-    if name in known:
+    if not isinstance(name, str) or name in known:
         return []
     hint = did_you_mean(name, known) or (f"defined: {', '.join(sorted(known))}" if known else f"no {what} is defined")
     return [error(doc.locate(path), code, f"{what} '{name}' is not defined", path=format_path(path), hint=hint)]
@@ -112,18 +136,21 @@ def _effective_docs(doc: Document, catalog: Catalog) -> list[Document]:
     return [effective(doc, env) for env in sorted(catalog.environments)] or [effective(doc, "")]
 
 
-def _environment(doc: Document, catalog: Catalog) -> list[Diagnostic]:
-    route = doc.data["spec"].get("alertRoute")
-    if route is None:
-        return []
+def _environment_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    route = dig(doc.data, "spec", "alertRoute")
     return _reference(doc, ("spec", "alertRoute"), "E204", "alert route", route, catalog.alert_routes())
+
+
+def _rotation_policy_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    out = []
+    for i, route in enumerate(_list(dig(doc.data, "spec", "notify", "routes"))):
+        out += _reference(doc, ("spec", "notify", "routes", i), "E204", "alert route", route, catalog.alert_routes())
+    return out
 
 
 def _rotation_policy(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     spec = doc.data["spec"]
     out = []
-    for i, route in enumerate(spec["notify"]["routes"]):
-        out += _reference(doc, ("spec", "notify", "routes", i), "E204", "alert route", route, catalog.alert_routes())
     overlap = spec.get("overlap")
     if overlap and schemas.duration_seconds(overlap) >= schemas.duration_seconds(spec["interval"]):
         out.append(error(doc.locate(("spec", "overlap")), "E403",
@@ -132,31 +159,43 @@ def _rotation_policy(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     return out
 
 
-def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     out = _override_envs(doc, catalog)
-    entry = REGISTRY[doc.data["spec"]["type"]]
+    entry = REGISTRY.get(dig(doc.data, "spec", "type"))  # type: ignore[arg-type]
     policies = catalog.names["RotationPolicy"]
-    for secret, ref in (doc.data["spec"].get("secrets") or {}).items():
+    for secret, ref in _dict(dig(doc.data, "spec", "secrets")).items():
         path = ("spec", "secrets", secret, "rotation")
-        out += _reference(doc, path, "E202", "rotation policy", ref["rotation"], policies)
-        policy = policies.get(ref["rotation"])
-        method = policy.data.get("spec", {}).get("method") if policy and isinstance(policy.data.get("spec"), dict) else None
-        if method == "automatic" and not entry.automatic_rotation:
+        rotation = dig(ref, "rotation")
+        out += _reference(doc, path, "E202", "rotation policy", rotation, policies)
+        method = dig(policies[rotation].data, "spec", "method") if rotation in policies else None
+        if entry and method == "automatic" and not entry.automatic_rotation:
             out.append(error(doc.locate(path), "E406",
-                             f"rotation policy '{ref['rotation']}' is automatic, but {entry.title} credentials cannot be rotated through its API",
+                             f"rotation policy '{rotation}' is automatic, but {entry.title} credentials cannot be rotated through its API",
                              path=format_path(path), hint="use a rotation policy with method: reminder"))
-    for eff in _effective_docs(doc, catalog) if overrides_of(doc) else []:
+    return out
+
+
+def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    """Each environment's effective spec against the kind and type schemas."""
+    if not overrides_of(doc):
+        return []
+    entry = REGISTRY[doc.data["spec"]["type"]]
+    out = []
+    for eff in _effective_docs(doc, catalog):
         out += schema_problems(eff, schemas.KIND_SCHEMAS["Integration"], eff.data)
         out += schema_problems(eff, entry.schema, eff.data["spec"]["config"], ("spec", "config"))
     return out
 
 
-def _gpu_pool(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+def _gpu_pool_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     out = _override_envs(doc, catalog)
-    ref = doc.data["spec"]["integration"]
-    lambdas = {n: d for n, d in catalog.names["Integration"].items()
-               if isinstance(d.data.get("spec"), dict) and d.data["spec"].get("type") == "lambda-labs"}
-    out += _reference(doc, ("spec", "integration"), "E205", "lambda-labs integration", ref, lambdas)
+    lambdas = [n for n, d in catalog.names["Integration"].items() if dig(d.data, "spec", "type") == "lambda-labs"]
+    ref = dig(doc.data, "spec", "integration")
+    return out + _reference(doc, ("spec", "integration"), "E205", "lambda-labs integration", ref, lambdas)
+
+
+def _gpu_pool(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    out = []
     for eff in _effective_docs(doc, catalog):
         problems = schema_problems(eff, schemas.KIND_SCHEMAS["GpuPool"], eff.data)
         out += problems or _gpu_budget(eff)
@@ -206,8 +245,13 @@ def env_var(integration: str, secret: str, ref: dict[str, Any]) -> str:
     return str(ref.get("envVar") or f"{integration}_{secret}".replace("-", "_").upper())
 
 
+_REFERENCES = {
+    "Environment": _environment_refs,
+    "RotationPolicy": _rotation_policy_refs,
+    "Integration": _integration_refs,
+    "GpuPool": _gpu_pool_refs,
+}
 _CHECKS = {
-    "Environment": _environment,
     "RotationPolicy": _rotation_policy,
     "Integration": _integration,
     "GpuPool": _gpu_pool,
@@ -215,7 +259,7 @@ _CHECKS = {
 
 
 def build_catalog(docs: Sequence[Document], schema_ok: Sequence[Document]) -> Catalog:
-    catalog = Catalog(valid=list(schema_ok))
+    catalog = Catalog(valid=list(schema_ok), enveloped=list(docs))
     for doc in docs:
         catalog.declare(doc)
     return catalog

@@ -209,16 +209,16 @@ class _Converter:
         if bomb:
             return None, [bomb]
         data = self.convert(node, (), 0)
-        if self.problems:
-            return None, self.problems
-        return Document(self.name, data, start, self.keys, self.values), []
+        doc = Document(self.name, data, start, self.keys, self.values)
+        # A duplicate key is skipped (the first wins) so later stages still report
+        # everything else; any other load problem makes the document unusable.
+        usable = all(p.code == "E005" for p in self.problems)
+        return (doc if usable else None), self.problems
 
     def _expansion_problem(self, root: Any) -> Diagnostic | None:
         sizes: dict[int, int] = {}
-        uses: dict[int, int] = {}
 
         def size(node: Any) -> int:
-            uses[id(node)] = uses.get(id(node), 0) + 1
             if id(node) in sizes:
                 return sizes[id(node)]
             total = 1
@@ -232,8 +232,13 @@ class _Converter:
         total = size(root)
         if total <= MAX_NODES:
             return None
-        repeated = [n for n in _walk_unique(root) if uses.get(id(n), 0) > 1]
-        worst = max(repeated, key=lambda n: sizes.get(id(n), 0), default=root)
+        # Descend to the node whose own expansion crosses the limit: the culprit line.
+        worst = root
+        while True:
+            over = next((c for c in _children(worst) if sizes.get(id(c), 0) > MAX_NODES), None)
+            if over is None:
+                break
+            worst = over
         return error(
             _loc(self.name, worst),
             "E006",
@@ -303,14 +308,3 @@ def _children(node: Any) -> Iterator[Any]:
     elif node.id == "sequence":
         yield from node.value
 
-
-def _walk_unique(root: Any) -> Iterator[Any]:
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        stack.extend(_children(node))
