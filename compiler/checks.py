@@ -176,15 +176,42 @@ def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 
 
 def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
-    """Each environment's effective spec against the kind and type schemas."""
-    if not overrides_of(doc):
-        return []
+    """Each environment's effective spec against the kind and type schemas, and its config references."""
     entry = REGISTRY[doc.data["spec"]["type"]]
-    out = []
-    for eff in _effective_docs(doc, catalog):
-        out += schema_problems(eff, schemas.KIND_SCHEMAS["Integration"], eff.data)
-        out += schema_problems(eff, entry.schema, eff.data["spec"]["config"], ("spec", "config"))
+    out: list[Diagnostic] = []
+    for eff in _effective_docs(doc, catalog) if overrides_of(doc) else [doc]:
+        problems = schema_problems(eff, schemas.KIND_SCHEMAS["Integration"], eff.data)
+        problems += schema_problems(eff, entry.schema, eff.data["spec"]["config"], ("spec", "config"))
+        out += problems or _config_references(eff, entry.references, catalog)
     return out
+
+
+def _config_references(doc: Document, references: Iterable[tuple[str, str]], catalog: Catalog) -> list[Diagnostic]:
+    known = {"secret": ("E209", "secret", list(doc.data["spec"].get("secrets") or {})),
+             "alert-route": ("E204", "alert route", sorted(catalog.alert_routes()))}
+    out = []
+    for field_path, target in references:
+        code, what, names = known[target]
+        for path, value in _walk(doc.data["spec"]["config"], field_path.split("."), ("spec", "config")):
+            out += _reference(doc, path, code, what, value, names)
+    return out
+
+
+def _walk(data: Any, parts: list[str], path: JsonPath) -> Iterable[tuple[JsonPath, Any]]:
+    """Values at a dotted path where ``name[]`` steps into every item of a list."""
+    if not parts:
+        yield path, data
+        return
+    head, rest = parts[0], parts[1:]
+    key = head.removesuffix("[]")
+    child = data.get(key) if isinstance(data, dict) else None
+    if child is None:
+        return
+    if head.endswith("[]"):
+        for i, item in enumerate(_list(child)):
+            yield from _walk(item, rest, path + (key, i))
+    else:
+        yield from _walk(child, rest, path + (key,))
 
 
 def _gpu_pool_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:

@@ -32,6 +32,7 @@ CODES: dict[str, str] = {
     "E206": "Project document missing or repeated",
     "E207": "no Environment declared",
     "E208": "duplicate generated name",
+    "E209": "reference to an undefined secret of the integration",
     # E3xx: secrets
     "E301": "plaintext secret in a spec",
     # E4xx: values

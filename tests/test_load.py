@@ -24,7 +24,7 @@ def test_every_key_and_value_has_a_location() -> None:
     doc = docs[0]
     assert str(doc.keys[("a", "b")]) == "x.yaml:2:3"
     assert str(doc.values[("a", "b", 1, "c")]) == "x.yaml:2:14"
-    assert str(doc.locate(("a", "b", 1, "missing"))) == "x.yaml:2:12"
+    assert str(doc.locate(("a", "b", 1, "missing"))) == "x.yaml:2:10"
 
 
 def test_duplicate_keys_are_all_reported_and_the_document_kept() -> None:

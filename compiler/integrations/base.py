@@ -23,6 +23,10 @@ class IntegrationType:
     automatic_rotation: bool
     docs: str
     requirements: tuple[str, ...] = ()
+    # Config fields naming another thing, checked like every other reference:
+    # dotted path (``[]`` walks a list) -> "secret" (this integration's secrets)
+    # or "alert-route" (the Project's alert routes).
+    references: tuple[tuple[str, str], ...] = ()
 
     @property
     def schema(self) -> str:

@@ -11,4 +11,5 @@ ENTRY = IntegrationType(
     component="PulumiEsc",
     automatic_rotation=True,
     docs="https://www.pulumi.com/docs/reference/cloud-rest-api/",
+    references=(("webhook.alertRoute", "alert-route"),),
 )

@@ -11,4 +11,5 @@ ENTRY = IntegrationType(
     component="Vercel",
     automatic_rotation=True,
     docs="https://vercel.com/docs/rest-api",
+    references=(("environmentVariables[].secret", "secret"),),
 )
