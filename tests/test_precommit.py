@@ -59,7 +59,7 @@ def test_bad_spec_is_blocked_with_its_location(hook_repo: tuple[Path, str], tmp_
     git(repo, "add", "-A")
     result = pre_commit(repo, tmp_path / "pre-commit-home", "run", "--all-files")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "specs/integration.yaml:13:17: error[E202]: rotation policy 'ninty-day' is not defined" in result.stdout
+    assert "specs/integration.yaml:13:56: error[E202]: rotation policy 'ninty-day' is not defined" in result.stdout
 
     (repo / "specs" / "integration.yaml").write_text(
         (repo / "specs" / "integration.yaml").read_text().replace("ninty-day", "ninety-day"))

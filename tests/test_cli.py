@@ -1,0 +1,118 @@
+"""The command line: exit codes, output formats, and one real `python -m` run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from compiler import cli as cli_module
+from tests.conftest import CASES, ROOT, Result
+
+DANGLING = CASES / "invalid" / "dangling-rotation-policy"
+EXPECTED_LINE = "specs/integration.yaml:13:56: error[E202]: rotation policy 'ninty-day' is not defined"
+
+
+def test_validate_ok_is_silent_and_exits_0(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+    project(None)
+    result = cli("validate")
+    assert (result.code, result.out, result.err) == (0, "", "")
+
+
+def test_text_format(project: Callable[[Path], Path], cli: Callable[..., Result]) -> None:
+    project(DANGLING)
+    result = cli("validate")
+    assert result.code == 1
+    assert result.out == (f"{EXPECTED_LINE} (at spec.secrets.private-key.rotation)\n"
+                          "  hint: did you mean 'ninety-day'?\n")
+    assert result.err == "1 error, 0 warnings in 4 files\n"
+
+
+def test_github_annotations_are_automatic_under_actions(project: Callable[[Path], Path], cli: Callable[..., Result],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    project(DANGLING)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    result = cli("validate")
+    assert result.code == 1
+    assert result.out == ("::error file=specs/integration.yaml,line=13,col=56,title=E202::rotation policy 'ninty-day' "
+                          "is not defined (at spec.secrets.private-key.rotation)%0Ahint: did you mean 'ninety-day'?\n")
+
+
+def test_json_format(project: Callable[[Path], Path], cli: Callable[..., Result]) -> None:
+    project(DANGLING)
+    result = cli("validate", "--format", "json")
+    assert result.code == 1
+    assert json.loads(result.out)["diagnostics"] == [{
+        "file": "specs/integration.yaml", "line": 13, "column": 56, "code": "E202", "severity": "error",
+        "path": "spec.secrets.private-key.rotation", "message": "rotation policy 'ninty-day' is not defined",
+        "hint": "did you mean 'ninety-day'?"}]
+
+
+def test_validate_named_files_and_missing_paths(project: Callable[[Path], Path], cli: Callable[..., Result]) -> None:
+    project(DANGLING)
+    result = cli("validate", "specs/project.yaml", "nope.yaml")
+    assert result.code == 1
+    assert "nope.yaml:1:1: error[E008]: no such file or directory: nope.yaml" in result.out
+    assert "E207" in result.out  # only the named file was read: no environments in it
+
+
+def test_empty_directory(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    result = cli("validate", str(tmp_path))
+    assert result.code == 1 and "error[E009]" in result.out
+
+
+@pytest.mark.parametrize("args", [[], ["frobnicate"], ["validate", "--format", "xml"], ["show"]])
+def test_usage_errors_exit_2(cli: Callable[..., Result], args: list[str]) -> None:
+    assert cli(*args).code == 2
+
+
+def test_unknown_environment_is_a_usage_error(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+    project(None)
+    result = cli("show", "--env", "prod")
+    assert result.code == 2
+    assert "unknown environment 'prod'; environments: development, staging, production" in result.err
+
+
+def test_internal_error_exits_3_without_traceback(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_: object) -> int:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(cli_module.commands, "validate", boom)
+    monkeypatch.delenv("SOPHIA_IAC_DEBUG", raising=False)
+    result = cli("validate")
+    assert result.code == 3
+    assert "internal error: RuntimeError: kaboom" in result.err and "please report" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_show_marks_override_values(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+    project(None)
+    result = cli("show", "--env", "production")
+    assert result.code == 0
+    assert "      size: MEDIUM  # override: specs/integrations/snowflake.yaml:" in result.out
+    assert "name: staging" not in result.out  # only the chosen environment
+    as_json = json.loads(cli("show", "--env", "staging", "--format", "json").out)
+    snowflake = next(d for d in as_json if d["metadata"]["name"] == "snowflake")
+    assert snowflake["spec"]["config"]["warehouse"]["size"] == "SMALL" and "overrides" not in snowflake["spec"]
+
+
+def test_schema_command(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert cli("schema", "--check").code == 0
+    printed = json.loads(cli("schema").out)
+    assert printed["properties"]["kind"]["enum"] == ["Environment", "GpuPool", "Integration", "Project", "RotationPolicy"]
+    assert json.loads(cli("schema", "--kind", "snowflake").out)["title"] == "Snowflake integration config"
+    assert cli("schema", "--kind", "nope").code == 2
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    result = subprocess.run([sys.executable, "-m", "compiler", "validate", str(DANGLING / "specs")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "error[E202]" in result.stdout and "Traceback" not in result.stderr

@@ -1,0 +1,77 @@
+"""The generated Pulumi program, run by the real Pulumi SDK under mocks, for every environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from compiler.harness import HarnessError, StackRun, run_stack
+from compiler.pipeline import analyse
+from tests.conftest import ROOT, Result
+
+MODEL = analyse([str(ROOT / "specs")]).model
+assert MODEL is not None
+ENVIRONMENTS = [e.name for e in MODEL.environments]
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, StackRun]:
+    """The committed generated/ (equal to compile output, see test_compile) run once per stack."""
+    return {env: run_stack(ROOT / "generated", env) for env in ENVIRONMENTS}
+
+
+def components(run: StackRun) -> dict[str, dict]:
+    return {r["name"]: r for r in run.resources if r["type"].startswith("sophia:")}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_one_component_per_enabled_integration_and_pool(runs: dict[str, StackRun], env: str) -> None:
+    assert MODEL is not None
+    found = components(runs[env])
+    integrations = {i.name: f"sophia:integrations:{i.type.component}" for i in MODEL.integrations
+                    if i.per_env[env].enabled}
+    pools = {p.name: "sophia:gpu:LambdaLabsPool" for p in MODEL.gpu_pools if p.per_env[env].enabled}
+    assert {name: r["type"] for name, r in found.items()} == integrations | pools
+    assert runs[env].outputs == {"environment": env, "integrations": sorted(integrations), "gpuPools": sorted(pools)}
+
+
+@pytest.mark.parametrize("env, size, quota", [("development", "XSMALL", 50), ("staging", "SMALL", 100),
+                                              ("production", "MEDIUM", 500)])
+def test_per_environment_settings_reach_the_program(runs: dict[str, StackRun], env: str, size: str, quota: int) -> None:
+    snowflake = components(runs[env])["snowflake"]["outputs"]["settings"]["config"]
+    assert snowflake["warehouse"]["size"] == size
+    assert snowflake["resourceMonitor"]["creditQuota"] == quota
+    pool = components(runs[env])["inference"]["outputs"]["settings"]
+    assert pool["maxCount"] == {"development": 1, "staging": 2, "production": 4}[env]
+
+
+def test_components_are_children_of_the_stack(runs: dict[str, StackRun]) -> None:
+    for run in runs.values():
+        for resource in components(run).values():
+            assert resource["parent"].endswith(f"pulumi:pulumi:Stack::sophia-ai-{run.stack}")
+
+
+def test_secrets_are_named_never_valued(runs: dict[str, StackRun]) -> None:
+    snowflake = components(runs["production"])["snowflake"]["outputs"]
+    assert snowflake["secretNames"] == ["private-key"]
+    assert "mock-secret" not in repr(runs["production"].resources)
+
+
+def test_a_fresh_compile_runs_too(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+    root = project(None)
+    assert cli("compile").code == 0
+    assert components(run_stack(root / "generated", "staging"))
+
+
+def test_harness_fails_loudly_when_nothing_registers(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    (out / "pulumi").mkdir(parents=True)
+    (out / "esc").mkdir()
+    (out / "pulumi" / "Pulumi.yaml").write_text("name: empty\nruntime: python\n")
+    (out / "pulumi" / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (out / "esc" / "dev.yaml").write_text("values: {}\n")
+    (out / "pulumi" / "__main__.py").write_text("import pulumi\n")
+    with pytest.raises(HarnessError, match="no resource was registered"):
+        run_stack(out, "dev")
