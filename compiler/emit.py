@@ -1,8 +1,8 @@
 """Writing output: atomic writes, a manifest of owned files, and ``--check``.
 
-Everything is rendered in memory before anything is written, so a failed
-compile leaves the previous output intact. Each file is replaced atomically;
-the manifest is written last. Files the compiler did not write are never
+Everything is rendered in memory, then every changed file is staged beside
+its target before any is renamed into place, so a failed compile leaves the
+previous output intact; the manifest is written last. Files the compiler did not write are never
 overwritten or deleted; owned files it no longer produces are deleted unless
 someone edited them by hand.
 """
@@ -81,7 +81,8 @@ def plan(out: Path, files: Mapping[str, str]) -> Plan:
     return result
 
 
-def write_atomic(path: Path, text: str) -> None:
+def _stage(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``; the caller renames it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -90,15 +91,28 @@ def write_atomic(path: Path, text: str) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    os.replace(_stage(path, text), path)
 
 
 def apply(out: Path, changes: Plan) -> None:
-    for rel, text in changes.write.items():
-        write_atomic(out / rel, text)
+    """Stage every file first, so a failure (disk full, permissions) replaces nothing; then rename."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel, text in changes.write.items():
+            staged.append((_stage(out / rel, text), out / rel))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, target in staged:
+        os.replace(tmp, target)
     for rel in changes.delete:
         (out / rel).unlink()
         _prune(out, (out / rel).parent)

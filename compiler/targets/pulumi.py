@@ -51,8 +51,9 @@ def _pool_settings(pool: GpuPool, env: str) -> dict[str, Any]:
     return settings
 
 
-def _meta(item: Integration | GpuPool, extra: dict[str, Any]) -> dict[str, Any]:
-    return {"description": item.description, "labels": thaw(item.labels), **extra, "source": item.source}
+def _meta(ctx: Context, item: Integration | GpuPool, extra: dict[str, Any]) -> dict[str, Any]:
+    source = ctx.source_names([item.source])[0]
+    return {"description": item.description, "labels": thaw(item.labels), **extra, "source": source}
 
 
 class PulumiTarget:
@@ -83,7 +84,7 @@ class PulumiTarget:
         return files
 
     def _integration(self, ctx: Context, integration: Integration) -> str:
-        meta = _meta(integration, {"type": integration.type.name, "category": integration.type.category})
+        meta = _meta(ctx, integration, {"type": integration.type.name, "category": integration.type.category})
         secrets = {s.name: s.config_key for s in integration.secrets}
         name = f"pulumi/program/integrations/{integration.type.name}.py.j2"
         loader = ctx_loader_has(name)
@@ -96,7 +97,7 @@ class PulumiTarget:
         secrets = {s.name: s.config_key for s in integration.secrets} if integration else {}
         sources = [pool.source] + ([integration.source] if integration else [])
         return template("pulumi/program/gpu_pools/gpu_pool.py.j2", header=header(ctx.source_names(sources)),
-                        pool=pool, meta=_meta(pool, {}), secrets=secrets)
+                        pool=pool, meta=_meta(ctx, pool, {}), secrets=secrets)
 
 
 def ctx_loader_has(name: str) -> bool:
