@@ -12,6 +12,7 @@ from typing import Any
 from .model import thaw
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 # Plain scalars YAML 1.1 or 1.2 would read as something other than a string.
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
 
@@ -47,7 +48,13 @@ def yaml_scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
-    return json.dumps(text, ensure_ascii=True)
+    return _NOT_PRINTABLE_ASCII.sub(_escape, json.dumps(text, ensure_ascii=False))
+
+
+def _escape(match: re.Match[str]) -> str:
+    """YAML's own escapes: JSON's surrogate pairs are not valid YAML for astral characters."""
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def yaml_block(value: Any, indent: int = 0) -> str:
