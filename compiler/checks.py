@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import schemas
@@ -28,6 +28,7 @@ class Catalog:
     names: dict[str, dict[str, Document]] = field(default_factory=lambda: defaultdict(dict))
     valid: list[Document] = field(default_factory=list)
     enveloped: list[Document] = field(default_factory=list)
+    duplicates: list[Document] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
 
     def declare(self, doc: Document) -> None:
@@ -39,19 +40,24 @@ class Catalog:
             self.names[kind][name] = doc
             return
         where = first.locate(("metadata", "name"))
+        self.duplicates.append(doc)
         self.problems.append(error(
             doc.locate(("metadata", "name")), "E201", f"{kind} '{name}' is already defined",
             path="metadata.name", hint=f"first defined at {where}",
         ))
 
     def of(self, kind: str) -> list[Document]:
-        return [d for d in self.valid if d.data["kind"] == kind]
+        """Schema-valid documents of a kind, without the duplicates already reported."""
+        return [d for d in self.valid if d.data["kind"] == kind and not any(d is x for x in self.duplicates)]
 
     @property
     def environments(self) -> dict[str, Document]:
         return self.names["Environment"]
 
-    def alert_routes(self) -> set[str]:
+    def alert_routes(self) -> set[str] | None:
+        """Route names, or None without a Project (already reported; references cannot be judged)."""
+        if not self.names["Project"]:
+            return None
         routes: set[str] = set()
         for doc in self.names["Project"].values():
             routes.update(r.get("name") for r in _list(dig(doc.data, "spec", "alertRoutes")) if isinstance(r, dict))
@@ -112,9 +118,12 @@ def _cardinality(catalog: Catalog) -> list[Diagnostic]:
     return out
 
 
-def _reference(doc: Document, path: JsonPath, code: str, what: str, name: Any, known: Iterable[str]) -> list[Diagnostic]:
+def _reference(doc: Document, path: JsonPath, code: str, what: str, name: Any,
+               known: Iterable[str] | None) -> list[Diagnostic]:
+    if known is None or not isinstance(name, str):
+        return []
     known = list(known)
-    if not isinstance(name, str) or name in known:
+    if name in known:
         return []
     hint = did_you_mean(name, known) or (f"defined: {', '.join(sorted(known))}" if known else f"no {what} is defined")
     return [error(doc.locate(path), code, f"{what} '{name}' is not defined", path=format_path(path), hint=hint)]
@@ -130,10 +139,6 @@ def _override_envs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
             out.append(error(doc.locate(path, key=True), "E203", f"override for undefined environment '{env}'",
                              path=format_path(path), hint=hint))
     return out
-
-
-def _effective_docs(doc: Document, catalog: Catalog) -> list[Document]:
-    return [effective(doc, env) for env in sorted(catalog.environments)] or [effective(doc, "")]
 
 
 def _environment_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
@@ -178,20 +183,31 @@ def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     """Each environment's effective spec against the kind and type schemas, and its config references."""
     entry = REGISTRY[doc.data["spec"]["type"]]
-    out: list[Diagnostic] = []
-    for eff in _effective_docs(doc, catalog) if overrides_of(doc) else [doc]:
+    out = _config_references(doc, entry.references, catalog)
+    for env, eff in _overridden(doc, catalog):
         problems = schema_problems(eff, schemas.KIND_SCHEMAS["Integration"], eff.data)
         problems += schema_problems(eff, entry.schema, eff.data["spec"]["config"], ("spec", "config"))
-        out += problems or _config_references(eff, entry.references, catalog)
+        problems = problems or _config_references(eff, entry.references, catalog)
+        out += [in_environment(p, env) for p in problems if p not in out]
     return out
+
+
+def _overridden(doc: Document, catalog: Catalog) -> list[tuple[str, Document]]:
+    """(environment, effective document) for each declared environment the document overrides."""
+    return [(env, effective(doc, env)) for env in sorted(overrides_of(doc)) if env in catalog.environments]
+
+
+def in_environment(diagnostic: Diagnostic, env: str) -> Diagnostic:
+    """A problem that only an environment's override causes names that environment."""
+    return replace(diagnostic, message=f"in environment '{env}': {diagnostic.message}")
 
 
 def _config_references(doc: Document, references: Iterable[tuple[str, str]], catalog: Catalog) -> list[Diagnostic]:
     known = {"secret": ("E209", "secret", list(doc.data["spec"].get("secrets") or {})),
-             "alert-route": ("E204", "alert route", sorted(catalog.alert_routes()))}
+             "alert-route": ("E204", "alert route", catalog.alert_routes())}
     out = []
     for field_path, target in references:
-        code, what, names = known[target]
+        code, what, names = known[target]  # type: ignore[assignment]
         for path, value in _walk(doc.data["spec"]["config"], field_path.split("."), ("spec", "config")):
             out += _reference(doc, path, code, what, value, names)
     return out
@@ -222,25 +238,31 @@ def _gpu_pool_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 
 
 def _gpu_pool(doc: Document, catalog: Catalog) -> list[Diagnostic]:
-    out = []
-    for eff in _effective_docs(doc, catalog):
-        problems = schema_problems(eff, schemas.KIND_SCHEMAS["GpuPool"], eff.data)
-        out += problems or _gpu_budget(eff)
+    base = effective(doc, "")
+    out = _gpu_budget(base, base)
+    for env, eff in _overridden(doc, catalog):
+        problems = schema_problems(eff, schemas.KIND_SCHEMAS["GpuPool"], eff.data) or _gpu_budget(eff, base)
+        out += [in_environment(p, env) for p in problems]
     return out
 
 
-def _gpu_budget(doc: Document) -> list[Diagnostic]:
+def _gpu_budget(doc: Document, base: Document) -> list[Diagnostic]:
+    """Budget and count checks, located at the field an override changed if one did."""
     spec = doc.data["spec"]
+    changed = [f for f in ("maxCount", "pricePerHourUsd", "hourlyBudgetUsd", "minCount")
+               if doc.values.get(("spec", f)) != base.values.get(("spec", f))]
     if spec["minCount"] > spec["maxCount"]:
-        return [error(doc.locate(("spec", "minCount")), "E405",
-                      f"minCount {spec['minCount']} exceeds maxCount {spec['maxCount']}", path="spec.minCount")]
+        field_name = next((f for f in changed if f in ("minCount", "maxCount")), "minCount")
+        return [error(doc.locate(("spec", field_name)), "E405",
+                      f"minCount {spec['minCount']} exceeds maxCount {spec['maxCount']}", path=f"spec.{field_name}")]
     price = spec.get("pricePerHourUsd")
     if price is None or spec["maxCount"] * price <= spec["hourlyBudgetUsd"] + 1e-9:
         return []
     worst = spec["maxCount"] * price
-    return [error(doc.locate(("spec", "maxCount")), "E404",
+    field_name = next((f for f in changed if f != "minCount"), "maxCount")
+    return [error(doc.locate(("spec", field_name)), "E404",
                   f"maxCount {spec['maxCount']} x ${price:g}/h = ${worst:.2f}/h exceeds hourlyBudgetUsd ${spec['hourlyBudgetUsd']:g}",
-                  path="spec.maxCount",
+                  path=f"spec.{field_name}",
                   hint=f"lower maxCount to {int(spec['hourlyBudgetUsd'] // price)} or raise hourlyBudgetUsd to {worst:g}")]
 
 
@@ -253,7 +275,7 @@ def _generated_names(catalog: Catalog) -> list[Diagnostic]:
         for secret, ref in sorted((doc.data["spec"].get("secrets") or {}).items()):
             for derived in (config_key(name, secret), "env:" + env_var(name, secret, ref)):
                 path = ("spec", "secrets", secret)
-                if derived in seen and seen[derived][0] is not doc:
+                if derived in seen and (seen[derived][0] is not doc or seen[derived][1] != path):
                     first = seen[derived][0].locate(seen[derived][1], key=True)
                     out.append(error(doc.locate(path, key=True), "E208",
                                      f"secret derives the name '{derived.removeprefix('env:')}', already used at {first}",

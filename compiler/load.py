@@ -164,7 +164,7 @@ def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     try:
         for node in yaml.compose_all(text):
-            doc, diags = _Converter(name, yaml).document(node)
+            doc, diags = _Converter(name, yaml, text).document(node)
             problems.extend(diags)
             if doc is not None:
                 docs.append(doc)
@@ -178,12 +178,17 @@ def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
 
 
 def _syntax_problem(exc: Any, name: str) -> Diagnostic:
-    mark = exc.problem_mark or exc.context_mark
+    mark, started = exc.problem_mark or exc.context_mark, exc.context_mark
     loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
-    message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-    if "found duplicate anchor" in message or "found undefined alias" in message:
-        return error(loc, "E004", message, hint="define each &anchor once, before any *alias to it")
-    return error(loc, "E004", f"YAML syntax error: {message}")
+    context, problem = (exc.context or "").strip(), (exc.problem or "invalid YAML").strip()
+    if "duplicate anchor" in context:
+        return error(loc, "E004", f"{context.split(';')[0]}; it was first defined at line {started.line + 1}",
+                     hint="give each &anchor a unique name")
+    if started and mark and started.line != mark.line:
+        context += f" (started at line {started.line + 1}, column {started.column + 1})"
+    message = f"{context}: {problem}" if context else problem
+    hint = "define each &anchor before any *alias to it" if "undefined alias" in message else ""
+    return error(loc, "E004", f"YAML syntax error: {message}", hint=hint)
 
 
 def _loc(name: str, node: Any) -> Location:
@@ -194,8 +199,9 @@ def _loc(name: str, node: Any) -> Location:
 class _Converter:
     """Walks one composed node graph into plain data and a location table."""
 
-    def __init__(self, name: str, yaml: Any) -> None:
+    def __init__(self, name: str, yaml: Any, text: str) -> None:
         self.name = name
+        self.text = text
         self.constructor = yaml.constructor
         self.keys: dict[JsonPath, Location] = {}
         self.values: dict[JsonPath, Location] = {}
@@ -204,7 +210,7 @@ class _Converter:
     def document(self, node: Any) -> tuple[Document | None, list[Diagnostic]]:
         start = _loc(self.name, node)
         if node is None or (node.tag == "tag:yaml.org,2002:null" and not node.value):
-            return None, [warning(start, "W001", "empty document is ignored")]
+            return None, [warning(self._marker_before(start), "W001", "empty document is ignored")]
         bomb = self._expansion_problem(node)
         if bomb:
             return None, [bomb]
@@ -214,6 +220,14 @@ class _Converter:
         # everything else; any other load problem makes the document unusable.
         usable = all(p.code == "E005" for p in self.problems)
         return (doc if usable else None), self.problems
+
+    def _marker_before(self, start: Location) -> Location:
+        """An empty document's node sits where the next token is; point at its own '---' instead."""
+        lines = self.text.splitlines()
+        for index in range(min(start.line, len(lines)) - 1, -1, -1):
+            if lines[index].startswith("---") and index + 1 < start.line:
+                return Location(self.name, index + 1, 1)
+        return Location(self.name, 1, 1)
 
     def _expansion_problem(self, root: Any) -> Diagnostic | None:
         sizes: dict[int, int] = {}

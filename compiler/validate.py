@@ -131,7 +131,8 @@ def _type(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
         hint = "quote the value so YAML reads it as a string"
     elif got == "string" and set(expected) & {"integer", "number", "boolean"}:
         hint = "remove the quotes"
-    message = f"expected {' or '.join(expected)}, got {got} {show(err.instance, path)}"
+    shown = "" if err.instance is None else f" {show(err.instance, path)}"
+    message = f"expected {' or '.join(expected)}, got {got}{shown}"
     return [error(doc.locate(path), "E105", message, path=format_path(path), hint=hint)]
 
 
@@ -162,6 +163,25 @@ def _cron_or_format(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]
                   hint="five fields, UTC: minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")]
 
 
+def _alternatives(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    """oneOf/anyOf: name the choice in words, not in schema fragments."""
+    branches = err.validator_value
+    keys = [b.get("required") for b in branches]
+    if isinstance(err.instance, dict) and all(k and len(k) == 1 for k in keys):
+        names = " or ".join(f"'{k[0]}'" for k in keys)
+        quantity = "exactly one" if err.validator == "oneOf" else "at least one"
+        return [error(doc.locate(path), "E109", f"set {quantity} of {names}", path=format_path(path))]
+    described = "; ".join(b["description"] for b in branches if "description" in b)
+    return [error(doc.locate(path), "E109", f"{show(err.instance, path)} matches none of the allowed forms",
+                  path=format_path(path), hint=described)]
+
+
+def _forbidden(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
+    hint = err.validator_value.get("description", "") if isinstance(err.validator_value, dict) else ""
+    return [error(doc.locate(path), "E107", f"{show(err.instance, path)} is not allowed here",
+                  path=format_path(path), hint=hint or err.schema.get("description", ""))]
+
+
 def _range(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
     return [error(doc.locate(path), "E108", _plain(err.message, err.instance, path), path=format_path(path))]
 
@@ -190,6 +210,9 @@ _HANDLERS = {
     "enum": _enum,
     "const": _enum,
     "format": _cron_or_format,
+    "oneOf": _alternatives,
+    "anyOf": _alternatives,
+    "not": _forbidden,
     **{name: _format for name in _FORMAT},
     **{name: _range for name in _RANGE},
 }

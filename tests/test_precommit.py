@@ -66,3 +66,34 @@ def test_bad_spec_is_blocked_with_its_location(hook_repo: tuple[Path, str], tmp_
     git(repo, "add", "-A")
     result = pre_commit(repo, tmp_path / "pre-commit-home", "run", "--all-files")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_own_config_uses_the_published_hooks_with_the_project_dependencies() -> None:
+    import tomllib
+
+    import yaml
+
+    published = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    local = {h["id"]: h for r in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+             for h in r["hooks"]}
+    assert local.keys() == published.keys()
+    for hook_id, hook in local.items():
+        assert (hook["files"], hook["pass_filenames"]) == (published[hook_id]["files"], published[hook_id]["pass_filenames"])
+        assert hook["entry"].removeprefix("python -m compiler") == published[hook_id]["entry"].removeprefix("sophia-iac")
+    project_deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert sorted(local["sophia-iac-validate"]["additional_dependencies"]) == sorted(d.split(";")[0] for d in project_deps)
+
+
+def test_own_config_runs_clean_on_this_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    snapshot_of_this_repo(repo)
+    for extra in ("specs", "generated", ".pre-commit-config.yaml"):
+        src = ROOT / extra
+        if src.is_dir():
+            shutil.copytree(src, repo / extra, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, repo / extra)
+    git(repo, "add", "-A")
+    result = pre_commit(repo, tmp_path / "home", "run", "--all-files")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "sophia-iac validate" in result.stdout and "Passed" in result.stdout
