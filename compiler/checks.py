@@ -185,11 +185,23 @@ def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     entry = REGISTRY[doc.data["spec"]["type"]]
     out = _config_references(doc, entry.references, catalog)
     for env, eff in _overridden(doc, catalog):
-        problems = schema_problems(eff, schemas.KIND_SCHEMAS["Integration"], eff.data)
-        problems += schema_problems(eff, entry.schema, eff.data["spec"]["config"], ("spec", "config"))
+        problems = _overridden_integration(eff, overrides_of(doc)[env], entry.schema)
         problems = problems or _config_references(eff, entry.references, catalog)
         out += [in_environment(p, env) for p in problems if p not in out]
     return out
+
+
+def _overridden_integration(eff: Document, patch: dict[str, Any], type_schema: str) -> list[Diagnostic]:
+    """Only what an override can break: the merged config, and the merged health check if it has one."""
+    spec = eff.data["spec"]
+    problems = []
+    if "healthCheck" in patch and spec.get("healthCheck") is not None:
+        health = schemas.subschema_validator(schemas.KIND_SCHEMAS["Integration"], "/$defs/healthCheck")
+        problems += schema_problems(eff, health, spec["healthCheck"], ("spec", "healthCheck"))
+    if "config" not in spec:
+        return problems + [error(eff.locate(("spec",), key=True), "E104", "missing required key 'config'",
+                                 path="spec", hint="an override set config to null")]
+    return problems + schema_problems(eff, type_schema, spec["config"], ("spec", "config"))
 
 
 def _overridden(doc: Document, catalog: Catalog) -> list[tuple[str, Document]]:

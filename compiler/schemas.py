@@ -8,6 +8,7 @@ marks which pattern failures are reported as invalid durations.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from functools import cache
 from pathlib import Path
@@ -23,8 +24,6 @@ KIND_SCHEMAS: dict[str, str] = {
     "GpuPool": "gpupool.json",
 }
 
-# Schemas get an in-memory base URI so relative $refs resolve; nothing is fetched.
-_BASE = "https://sophia-iac.invalid/schema/"
 _DURATION = re.compile(r"^([1-9][0-9]{0,5})([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -73,19 +72,36 @@ def _format_checker() -> Any:
     return checker
 
 
-@cache
-def _registry() -> Any:
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT202012
+_ANNOTATIONS = {"description", "examples", "default", "title"}
 
-    root = schema_root()
-    resources = []
-    for path in sorted(root.rglob("*.json")):
-        rel = path.relative_to(root).as_posix()
-        if rel.startswith("sophia-iac"):
-            continue
-        resources.append((_BASE + rel, Resource(load_schema(rel), specification=DRAFT202012)))
-    return Registry().with_resources(resources)
+
+def _pointer(document: Any, fragment: str) -> Any:
+    for part in filter(None, fragment.split("/")):
+        document = document[part.replace("~1", "/").replace("~0", "~")]
+    return document
+
+
+def _inline(node: Any, base: str) -> Any:
+    """The schema with every ``$ref`` replaced by its target, for fast validation.
+
+    The files keep their ``$ref``s for editors; validating through inlined
+    copies avoids a reference lookup per keyword per value. Our schemas have
+    no recursive references, and a ``$ref``'s siblings are annotations only.
+    """
+    if isinstance(node, list):
+        return [_inline(item, base) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" not in node:
+        return {k: v if k in ("examples", "enum", "const", "default") else _inline(v, base) for k, v in node.items()}
+    ref_file, _, fragment = node["$ref"].partition("#")
+    target_file = posixpath.normpath(posixpath.join(posixpath.dirname(base), ref_file)) if ref_file else base
+    target = _inline(_pointer(load_schema(target_file), fragment), target_file)
+    extra = set(node) - {"$ref"} - _ANNOTATIONS
+    if extra:
+        raise ValueError(f"{base}: $ref with validation siblings {sorted(extra)} cannot be inlined")
+    # The target's own description wins: it says what the format is, which is what an error hint needs.
+    return {**{k: v for k, v in node.items() if k != "$ref"}, **target}
 
 
 @cache
@@ -93,5 +109,13 @@ def validator(relpath: str) -> Any:
     """A Draft 2020-12 validator for one schema file, built once per process."""
     from jsonschema import Draft202012Validator
 
-    schema = {**load_schema(relpath), "$id": _BASE + relpath}
-    return Draft202012Validator(schema, registry=_registry(), format_checker=_format_checker())
+    return Draft202012Validator(_inline(load_schema(relpath), relpath), format_checker=_format_checker())
+
+
+@cache
+def subschema_validator(relpath: str, pointer: str) -> Any:
+    """A validator for one part of a schema file, e.g. ``integration.json`` ``/$defs/healthCheck``."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_inline(_pointer(load_schema(relpath), pointer), relpath),
+                                format_checker=_format_checker())

@@ -85,8 +85,9 @@ def check_integration_config(doc: Document) -> list[Diagnostic]:
     return schema_problems(doc, REGISTRY[kind].schema, config, ("spec", "config"))
 
 
-def schema_problems(doc: Document, schema: str, instance: Any, prefix: JsonPath = ()) -> list[Diagnostic]:
-    validator = schemas.validator(schema)
+def schema_problems(doc: Document, schema: str | Any, instance: Any, prefix: JsonPath = ()) -> list[Diagnostic]:
+    """Every error of ``instance`` (found at ``prefix`` in ``doc``) against a schema file or validator."""
+    validator = schemas.validator(schema) if isinstance(schema, str) else schema
     out: list[Diagnostic] = []
     for err in validator.iter_errors(instance):
         out.extend(_diagnose(err, doc, prefix + tuple(err.absolute_path)))
