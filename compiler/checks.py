@@ -262,7 +262,7 @@ def _gpu_budget(doc: Document, base: Document) -> list[Diagnostic]:
     """Budget and count checks, located at the field an override changed if one did."""
     spec = doc.data["spec"]
     changed = [f for f in ("maxCount", "pricePerHourUsd", "hourlyBudgetUsd", "minCount")
-               if doc.values.get(("spec", f)) != base.values.get(("spec", f))]
+               if doc.position(("spec", f)) != base.position(("spec", f))]
     if spec["minCount"] > spec["maxCount"]:
         field_name = next((f for f in changed if f in ("minCount", "maxCount")), "minCount")
         return [error(doc.locate(("spec", field_name)), "E405",

@@ -2,16 +2,18 @@
 
 ruamel.yaml composes the node graph (C parser when available, YAML 1.2
 resolution, so ``NO``/``yes``/``on`` stay strings); this module turns nodes
-into plain JSON-like data plus a location table, enforcing load-time limits:
-file size, UTF-8, tabs in indentation, duplicate keys, alias expansion, depth.
+into plain JSON-like data, keeping the graph for locations, and enforces the
+load-time limits: file size, UTF-8, tabs in indentation, duplicate keys,
+alias expansion, depth.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +35,59 @@ _SCALAR_TAGS = frozenset(
 
 @dataclass(frozen=True)
 class Document:
-    """One YAML document: plain data plus where each key and value came from."""
+    """One YAML document: plain data, and the composed node graph it came from.
+
+    Locations are looked up in the node graph on demand (only problems and
+    ``show`` need them), which keeps loading as fast as composing. An
+    effective document (an environment's view, see ``resolve``) shares its
+    base document's graph and looks in its override subtree first.
+    """
 
     file: str
     data: Any
     start: Location
-    keys: Mapping[JsonPath, Location] = field(repr=False)
-    values: Mapping[JsonPath, Location] = field(repr=False)
+    root: Any = field(repr=False, compare=False)
+    overlay: JsonPath | None = None
+
+    def position(self, path: JsonPath, *, key: bool = False) -> Location | None:
+        """The exact location of ``path`` (its key when ``key``), or None."""
+        if self.overlay is not None and path[:1] == ("spec",) and len(path) > 1:
+            found = self._find(self.overlay + path[1:], key)
+            if found:
+                return found
+        return self._find(path, key)
 
     def locate(self, path: JsonPath, *, key: bool = False) -> Location:
         """The nearest known location of ``path`` (its key when ``key``)."""
-        table = self.keys if key else self.values
         for n in range(len(path), -1, -1):
-            found = table.get(path[:n]) or self.values.get(path[:n])
+            found = self.position(path[:n], key=key) or self.position(path[:n])
             if found:
                 return found
         return self.start
+
+    def _find(self, path: JsonPath, key: bool) -> Location | None:
+        found = _walk_nodes(self.root, path)
+        if found is None:
+            return None
+        key_node, value_node = found
+        node = key_node if key and key_node is not None else value_node
+        return _loc(self.file, node)
+
+
+def _walk_nodes(node: Any, path: JsonPath) -> tuple[Any, Any] | None:
+    """(key node, value node) at ``path`` in a composed graph; the first of duplicate keys wins."""
+    key_node = None
+    for part in path:
+        if node.id == "mapping" and isinstance(part, str):
+            match = next(((k, v) for k, v in node.value if k.id == "scalar" and k.value == part), None)
+            if match is None:
+                return None
+            key_node, node = match
+        elif node.id == "sequence" and isinstance(part, int) and 0 <= part < len(node.value):
+            key_node, node = None, node.value[part]
+        else:
+            return None
+    return key_node, node
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -155,16 +194,63 @@ def _tab_problem(raw: bytes, offset: int, name: str) -> Diagnostic:
     )
 
 
+@cache
+def _loader_class() -> Any:
+    """ruamel.yaml's C-accelerated composer with YAML 1.2 resolution, built once.
+
+    ``YAML(typ="safe").compose_all`` defines a loader class per call and asks
+    the parser for the YAML version at every scalar; specs are always YAML
+    1.2, so the version is fixed here. Without the C extension, the pure
+    Python composer is used (slower, same result).
+    """
+    from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.resolver import VersionedResolver
+
+    try:
+        from ruamel.yaml.cyaml import CParser
+    except ImportError:
+        return None
+
+    class Loader(CParser, SafeConstructor, VersionedResolver):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            self._parser = self._composer = self
+            SafeConstructor.__init__(self, loader=self)
+            VersionedResolver.__init__(self, version=(1, 2), loadumper=self)
+
+        @property
+        def processing_version(self) -> tuple[int, int]:
+            return (1, 2)
+
+    return Loader
+
+
+def _compose_all(text: str) -> Iterator[tuple[Any, Any]]:
+    """(node, constructor) for each document in ``text``."""
+    loader_class = _loader_class()
+    if loader_class is None:
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe", pure=True)
+        for node in yaml.compose_all(text):
+            yield node, yaml.constructor
+        return
+    loader = loader_class(text)
+    try:
+        while loader.check_node():
+            yield loader.get_node(), loader
+    finally:
+        loader.dispose()
+
+
 def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="safe")
     docs: list[Document] = []
     problems: list[Diagnostic] = []
     try:
-        for node in yaml.compose_all(text):
-            doc, diags = _Converter(name, yaml, text).document(node)
+        for node, constructor in _compose_all(text):
+            doc, diags = _Converter(name, constructor, text).document(node)
             problems.extend(diags)
             if doc is not None:
                 docs.append(doc)
@@ -196,30 +282,32 @@ def _loc(name: str, node: Any) -> Location:
     return Location(name, mark.line + 1, mark.column + 1)
 
 
-class _Converter:
-    """Walks one composed node graph into plain data and a location table."""
+class _TooLarge(Exception):
+    """The document expands (through aliases) beyond MAX_NODES."""
 
-    def __init__(self, name: str, yaml: Any, text: str) -> None:
+
+class _Converter:
+    """Walks one composed node graph into plain data, within the load-time limits."""
+
+    def __init__(self, name: str, constructor: Any, text: str) -> None:
         self.name = name
         self.text = text
-        self.constructor = yaml.constructor
-        self.keys: dict[JsonPath, Location] = {}
-        self.values: dict[JsonPath, Location] = {}
+        self.constructor = constructor
+        self.budget = MAX_NODES
         self.problems: list[Diagnostic] = []
 
     def document(self, node: Any) -> tuple[Document | None, list[Diagnostic]]:
         start = _loc(self.name, node)
         if node is None or (node.tag == "tag:yaml.org,2002:null" and not node.value):
             return None, [warning(self._marker_before(start), "W001", "empty document is ignored")]
-        bomb = self._expansion_problem(node)
-        if bomb:
-            return None, [bomb]
-        data = self.convert(node, (), 0)
-        doc = Document(self.name, data, start, self.keys, self.values)
+        try:
+            data = self.convert(node, 0)
+        except _TooLarge:
+            return None, [self._expansion_problem(node)]
         # A duplicate key is skipped (the first wins) so later stages still report
         # everything else; any other load problem makes the document unusable.
         usable = all(p.code == "E005" for p in self.problems)
-        return (doc if usable else None), self.problems
+        return (Document(self.name, data, start, node) if usable else None), self.problems
 
     def _marker_before(self, start: Location) -> Location:
         """An empty document's node sits where the next token is; point at its own '---' instead."""
@@ -229,24 +317,21 @@ class _Converter:
                 return Location(self.name, index + 1, 1)
         return Location(self.name, 1, 1)
 
-    def _expansion_problem(self, root: Any) -> Diagnostic | None:
+    def _expansion_problem(self, root: Any) -> Diagnostic:
+        """Point at the node whose own expansion crosses the limit (sizes memoised: no expansion)."""
         sizes: dict[int, int] = {}
 
         def size(node: Any) -> int:
-            if id(node) in sizes:
-                return sizes[id(node)]
-            total = 1
-            for child in _children(node):
-                total += size(child)
-                if total > MAX_NODES:
-                    break
-            sizes[id(node)] = total
-            return total
+            if id(node) not in sizes:
+                total = 1
+                for child in _children(node):
+                    total += size(child)
+                    if total > MAX_NODES:
+                        break
+                sizes[id(node)] = total
+            return sizes[id(node)]
 
-        total = size(root)
-        if total <= MAX_NODES:
-            return None
-        # Descend to the node whose own expansion crosses the limit: the culprit line.
+        size(root)
         worst = root
         while True:
             over = next((c for c in _children(worst) if sizes.get(id(c), 0) > MAX_NODES), None)
@@ -260,31 +345,33 @@ class _Converter:
             hint="an alias-expansion bomb? use overrides instead of deeply nested *aliases",
         )
 
-    def convert(self, node: Any, path: JsonPath, depth: int) -> Any:
-        self.values[path] = _loc(self.name, node)
+    def convert(self, node: Any, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _TooLarge
         if depth > MAX_DEPTH:
             self._fail(node, "E007", f"nesting deeper than {MAX_DEPTH} levels")
             return None
         kind = node.id
         if kind == "mapping":
-            return self._mapping(node, path, depth)
+            return self._mapping(node, depth)
         if kind == "sequence":
-            return [self.convert(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+            return [self.convert(child, depth + 1) for child in node.value]
         return self._scalar(node)
 
-    def _mapping(self, node: Any, path: JsonPath, depth: int) -> dict[str, Any]:
+    def _mapping(self, node: Any, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = self._key(key_node)
             if key is None:
                 continue
             if key in out:
-                first = self.keys[path + (key,)]
                 self._fail(key_node, "E005", f"duplicate key '{key}'",
-                           hint=f"first defined at line {first.line}; remove one of them")
+                           hint=f"first defined at line {first_line[key]}; remove one of them")
                 continue
-            self.keys[path + (key,)] = _loc(self.name, key_node)
-            out[key] = self.convert(value_node, path + (key,), depth + 1)
+            first_line[key] = key_node.start_mark.line + 1
+            out[key] = self.convert(value_node, depth + 1)
         return out
 
     def _key(self, node: Any) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 from .checks import Catalog, config_key, env_var
 from .integrations import REGISTRY, IntegrationType
 from .load import Document
-from .resolve import effective
+from .resolve import effective_spec
 from .schemas import duration_seconds
 
 TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
@@ -235,7 +235,7 @@ def _integration(doc: Document, envs: Sequence[str]) -> Integration:
     )
     per_env = {}
     for env in envs:
-        eff = effective(doc, env).data["spec"]
+        eff = effective_spec(doc, env)
         per_env[env] = IntegrationEnv(eff.get("enabled", True), freeze(eff["config"]), _health(eff))
     return Integration(name, REGISTRY[spec["type"]], spec.get("description", ""), labels, secrets,
                        MappingProxyType(per_env), doc.file)
@@ -246,7 +246,7 @@ def _gpu_pool(doc: Document, envs: Sequence[str]) -> GpuPool:
     spec = doc.data["spec"]
     per_env = {}
     for env in envs:
-        e = effective(doc, env).data["spec"]
+        e = effective_spec(doc, env)
         per_env[env] = GpuPoolEnv(
             e.get("enabled", True), e["instanceType"], tuple(e["regions"]), e["minCount"], e["maxCount"],
             e["hourlyBudgetUsd"], e.get("pricePerHourUsd"),

@@ -7,11 +7,11 @@ reported at the override.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from .diagnostics import Location
-from .load import Document, JsonPath
+from .load import Document
 
 OVERRIDES = "overrides"
 
@@ -34,37 +34,14 @@ def overrides_of(doc: Document) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def effective(doc: Document, env: str) -> Document:
-    """The document as environment ``env`` sees it, overrides removed."""
+def effective_spec(doc: Document, env: str) -> dict[str, Any]:
+    """The spec as environment ``env`` sees it, overrides merged and removed."""
     spec = {k: v for k, v in doc.data["spec"].items() if k != OVERRIDES}
     patch = overrides_of(doc).get(env)
-    merged = deep_merge(spec, patch) if isinstance(patch, dict) else spec
-    data = {**doc.data, "spec": merged}
-    prefix: JsonPath = ("spec", OVERRIDES, env)
-    return Document(
-        doc.file,
-        data,
-        doc.start,
-        _relocate(data, doc.keys, prefix),
-        _relocate(data, doc.values, prefix),
-    )
+    return deep_merge(spec, patch) if isinstance(patch, dict) else spec
 
 
-def _relocate(data: Any, table: Mapping[JsonPath, Location], prefix: JsonPath) -> dict[JsonPath, Location]:
-    out: dict[JsonPath, Location] = {}
-    for path in _paths(data, ()):
-        via_override = prefix + path[1:] if path[:1] == ("spec",) and len(path) > 1 else None
-        found = (table.get(via_override) if via_override else None) or table.get(path)
-        if found:
-            out[path] = found
-    return out
-
-
-def _paths(value: Any, path: JsonPath) -> Iterator[JsonPath]:
-    yield path
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, path + (key,))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, path + (index,))
+def effective(doc: Document, env: str) -> Document:
+    """The document as environment ``env`` sees it; locations resolve to the override first."""
+    data = {**doc.data, "spec": effective_spec(doc, env)}
+    return replace(doc, data=data, overlay=("spec", OVERRIDES, env))

@@ -42,7 +42,7 @@ def to_yaml(pairs: Sequence[tuple[Document, Document]], env: str) -> str:
 
 def _origin(path: JsonPath, base: Document, eff: Document, merged: bool = False) -> str:
     """A comment naming the override a value came from; merged maps only when new."""
-    here, was = eff.values.get(path), base.values.get(path)
+    here, was = eff.position(path), base.position(path)
     changed = was is None if merged else here != was
     return f"  # override: {here}" if here and changed else ""
 

@@ -22,8 +22,8 @@ def test_yaml_12_keeps_norway_and_friends_as_strings() -> None:
 def test_every_key_and_value_has_a_location() -> None:
     docs, _ = load_bytes(b"a:\n  b: [1, {c: x}]\n", "x.yaml")
     doc = docs[0]
-    assert str(doc.keys[("a", "b")]) == "x.yaml:2:3"
-    assert str(doc.values[("a", "b", 1, "c")]) == "x.yaml:2:14"
+    assert str(doc.position(("a", "b"), key=True)) == "x.yaml:2:3"
+    assert str(doc.position(("a", "b", 1, "c"))) == "x.yaml:2:14"
     assert str(doc.locate(("a", "b", 1, "missing"))) == "x.yaml:2:10"
 
 
