@@ -38,6 +38,8 @@ def py(value: Any) -> str:
 
 def yaml_scalar(value: Any) -> str:
     """A YAML scalar that any YAML 1.1 or 1.2 parser reads back as exactly ``value``."""
+    if type(value) is str and _PLAIN.match(value) and value.lower() not in _RESERVED:
+        return value
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -60,7 +62,7 @@ def _escape(match: re.Match[str]) -> str:
 def yaml_block(value: Any, indent: int = 0) -> str:
     """JSON-like data as block-style YAML lines, every scalar through :func:`yaml_scalar`."""
     pad = " " * indent
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         if not value:
             return "{}"
         return "".join(f"\n{pad}{yaml_scalar(k)}:{yaml_value(v, indent + 2)}" for k, v in value.items())
@@ -73,9 +75,9 @@ def yaml_block(value: Any, indent: int = 0) -> str:
 
 def yaml_value(value: Any, indent: int, item: bool = False) -> str:
     """What follows ``key:`` (or ``-``): a space and a scalar, or a nested block."""
-    if isinstance(value, (Mapping, list, tuple)) and value:
+    if isinstance(value, (dict, list, tuple, Mapping)) and value:
         body = yaml_block(value, indent)
-        if item and isinstance(value, Mapping):
+        if item and isinstance(value, (dict, Mapping)):
             return " " + body.lstrip("\n").lstrip()
         return body
     return " " + yaml_block(value, indent)

@@ -204,6 +204,7 @@ def _loader_class() -> Any:
     Python composer is used (slower, same result).
     """
     from ruamel.yaml.constructor import SafeConstructor
+    from ruamel.yaml.nodes import ScalarNode
     from ruamel.yaml.resolver import VersionedResolver
 
     try:
@@ -222,7 +223,21 @@ def _loader_class() -> Any:
         def processing_version(self) -> tuple[int, int]:
             return (1, 2)
 
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # A plain scalar's tag depends on its text alone: resolve each distinct text once.
+            if kind is ScalarNode and implicit[0]:
+                tag = _RESOLVED.get(value)
+                if tag is None:
+                    if len(_RESOLVED) > 50_000:
+                        _RESOLVED.clear()
+                    tag = _RESOLVED[value] = VersionedResolver.resolve(self, kind, value, implicit)
+                return tag
+            return VersionedResolver.resolve(self, kind, value, implicit)
+
     return Loader
+
+
+_RESOLVED: dict[str, Any] = {}
 
 
 def _compose_all(text: str) -> Iterator[tuple[Any, Any]]:
@@ -375,11 +390,12 @@ class _Converter:
         return out
 
     def _key(self, node: Any) -> str | None:
-        if node.tag == "tag:yaml.org,2002:merge":
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:merge":
             self._fail(node, "E007", "merge keys (<<) are not supported",
                        hint="write the keys out, or use per-environment overrides")
             return None
-        if node.id != "scalar" or node.tag != _STR:
+        if node.id != "scalar" or tag != _STR:
             self._fail(node, "E007", "mapping keys must be plain strings",
                        hint="quote the key")
             return None

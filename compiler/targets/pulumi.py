@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from ..model import Environment, GpuPool, Integration, Model, thaw
@@ -100,7 +101,12 @@ class PulumiTarget:
                         pool=pool, meta=_meta(ctx, pool, {}), secrets=secrets)
 
 
-def ctx_loader_has(name: str) -> bool:
+@cache
+def _templates() -> frozenset[str]:
     from ..render import environment
 
-    return name in environment().list_templates()
+    return frozenset(environment().list_templates())
+
+
+def ctx_loader_has(name: str) -> bool:
+    return name in _templates()
