@@ -198,6 +198,8 @@ def _overridden_integration(eff: Document, patch: dict[str, Any], type_schema: s
     if "healthCheck" in patch and spec.get("healthCheck") is not None:
         health = schemas.subschema_validator(schemas.KIND_SCHEMAS["Integration"], "/$defs/healthCheck")
         problems += schema_problems(eff, health, spec["healthCheck"], ("spec", "healthCheck"))
+    if "config" not in patch:
+        return problems  # the base config, already validated
     if "config" not in spec:
         return problems + [error(eff.locate(("spec",), key=True), "E104", "missing required key 'config'",
                                  path="spec", hint="an override set config to null")]

@@ -36,6 +36,7 @@ def duration_seconds(text: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+@cache
 def cron_problem(expression: str) -> str | None:
     """Why a five-field cron expression is invalid, or None."""
     if len(expression.split()) != 5:
