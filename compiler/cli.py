@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 problems found, 2 usage error, 3 internal error.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -109,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         request = parse(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else USAGE
+    # A short-lived process whose data is acyclic: the cyclic GC would only re-scan
+    # the growing spec graph (a quarter of the run time on large trees).
+    gc.disable()
     try:
         return run(request)
     except UsageError as exc:
@@ -121,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - the one top-level handler
         return _internal_error(exc)
+    finally:
+        gc.enable()
 
 
 def _internal_error(exc: BaseException) -> int:

@@ -1,0 +1,51 @@
+"""The plaintext-secret scanner: each documented token format, and no false alarm on references."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.secrets_scan import classify
+
+
+@pytest.mark.parametrize(
+    "value, label",
+    [
+        ("AKIAIOSFODNN7EXAMPLE", "an AWS access key ID"),
+        ("token ghp_aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5", "a GitHub token"),
+        ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "a GitHub token"),
+        ("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", "a Slack webhook URL"),
+        ("xoxb-123456789012-1234567890123-abcdefghijkl", "a Slack token"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nabc", "a PEM private key"),
+        ("-----BEGIN RSA PRIVATE KEY-----", "a PEM private key"),
+        ("sk-or-v1-0123456789abcdef0123456789abcdef", "an OpenRouter API key"),
+        ("sk-proj-abcdefghijklmnopqrstuvwxyz012345", "a provider API key (sk-...)"),
+        ("sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "a provider API key (sk-...)"),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+         "a JSON Web Token"),
+        ("pul-0123456789abcdef0123456789abcdef01234567", "a Pulumi access token"),
+        ("postgres://admin:hunter2@db.internal/sophia", "credentials in a URL"),
+    ],
+)
+def test_token_formats(value: str, label: str) -> None:
+    assert classify("description", value) == label
+
+
+def test_high_entropy_only_in_secret_like_fields() -> None:
+    value = "Zx8Kq2Lm9Pw4Rt7Yv3Nb6Hc1"
+    assert classify("apiKey", value) == "a high-entropy value in the secret-like field 'apiKey'"
+    assert classify("clientSecret", value) is not None
+    assert classify("warehouse", value) is None
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("esc", "snowflake.privateKeyPassphrase2"),
+        ("secretsEnvironment", "sophia-ai/production-secrets2"),
+        ("envVar", "SNOWFLAKE_PRIVATE_KEY_2024"),
+        ("apiKey", "my-readable-name"),
+        ("description", "Rotate the sk- keys every 90 days"),
+    ],
+)
+def test_references_and_prose_are_not_secrets(key: str, value: str) -> None:
+    assert classify(key, value) is None
