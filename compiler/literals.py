@@ -60,24 +60,56 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def yaml_block(value: Any, indent: int = 0) -> str:
-    """JSON-like data as block-style YAML lines, every scalar through :func:`yaml_scalar`."""
-    pad = " " * indent
-    if isinstance(value, (dict, Mapping)):
-        if not value:
-            return "{}"
-        return "".join(f"\n{pad}{yaml_scalar(k)}:{yaml_value(v, indent + 2)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        return "".join(f"\n{pad}-{yaml_value(v, indent + 2, item=True)}" for v in value)
-    return yaml_scalar(value)
+    """JSON-like data as block-style YAML lines, every scalar through :func:`yaml_scalar`.
+
+    A non-empty collection comes out as lines each starting with a newline;
+    anything else as a single flow value (a scalar, ``{}`` or ``[]``).
+    """
+    if not _is_collection(value) or not value:
+        return _flow(value)
+    lines: list[str] = []
+    _lines(value, indent, lines)
+    return "".join("\n" + line for line in lines)
 
 
 def yaml_value(value: Any, indent: int, item: bool = False) -> str:
     """What follows ``key:`` (or ``-``): a space and a scalar, or a nested block."""
-    if isinstance(value, (dict, list, tuple, Mapping)) and value:
-        body = yaml_block(value, indent)
-        if item and isinstance(value, (dict, Mapping)):
-            return " " + body.lstrip("\n").lstrip()
-        return body
-    return " " + yaml_block(value, indent)
+    if not _is_collection(value) or not value:
+        return " " + _flow(value)
+    if item and isinstance(value, Mapping):
+        return " " + yaml_block(value, indent).lstrip("\n").lstrip()
+    return yaml_block(value, indent)
+
+
+def _is_collection(value: Any) -> bool:
+    return isinstance(value, (dict, list, tuple, Mapping))
+
+
+def _flow(value: Any) -> str:
+    if _is_collection(value):
+        return "{}" if isinstance(value, Mapping) else "[]"
+    return yaml_scalar(value)
+
+
+def _lines(value: Any, indent: int, out: list[str]) -> None:
+    """Append the block lines of a non-empty collection to ``out``."""
+    pad = " " * indent
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            head = f"{pad}{yaml_scalar(key)}:"
+            if _is_collection(child) and child:
+                out.append(head)
+                _lines(child, indent + 2, out)
+            else:
+                out.append(f"{head} {_flow(child)}")
+        return
+    for child in value:
+        if isinstance(child, Mapping) and child:
+            first = len(out)
+            _lines(child, indent + 2, out)
+            out[first] = f"{pad}- {out[first][indent + 2:]}"
+        elif _is_collection(child) and child:
+            out.append(f"{pad}-")
+            _lines(child, indent + 2, out)
+        else:
+            out.append(f"{pad}- {_flow(child)}")
