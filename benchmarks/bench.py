@@ -23,6 +23,7 @@ Sections:
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -52,7 +53,8 @@ CHECK_JSONSCHEMA_TARGET = 0.5
 # Parses every spec file under argv[1] with PyYAML's C loader, nothing more.
 PARSE_ONLY = (
     "import sys, pathlib, yaml\n"
-    "for f in sorted(p for p in pathlib.Path(sys.argv[1]).rglob('*') if p.suffix in ('.yaml', '.yml') and p.is_file()):\n"
+    "files = (p for p in pathlib.Path(sys.argv[1]).rglob('*') if p.suffix in ('.yaml', '.yml') and p.is_file())\n"
+    "for f in sorted(files):\n"
     "    with open(f, 'rb') as fh:\n"
     "        list(yaml.load_all(fh, Loader=yaml.CSafeLoader))\n"
 )
@@ -87,11 +89,18 @@ ENV = _env()
 
 
 def run(cmd: Sequence[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), cwd=cwd, env=ENV, capture_output=True, text=True)
+    return subprocess.run(list(cmd), cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
 
 
-def time_runs(cmd: Sequence[str], repeats: int, *, cwd: Path | None = None, expect: int = 0,
-              before: Callable[[], None] | None = None, warmup: int = 1) -> tuple[list[float], subprocess.CompletedProcess[str]]:
+def time_runs(
+    cmd: Sequence[str],
+    repeats: int,
+    *,
+    cwd: Path | None = None,
+    expect: int = 0,
+    before: Callable[[], None] | None = None,
+    warmup: int = 1,
+) -> tuple[list[float], subprocess.CompletedProcess[str]]:
     """Wall times of ``repeats`` runs of ``cmd`` (after ``warmup`` untimed ones); ``before`` runs untimed first."""
     times: list[float] = []
     last: subprocess.CompletedProcess[str] | None = None
@@ -99,11 +108,13 @@ def time_runs(cmd: Sequence[str], repeats: int, *, cwd: Path | None = None, expe
         if before:
             before()
         t0 = time.perf_counter()
-        proc = subprocess.run(list(cmd), cwd=cwd, env=ENV, capture_output=True, text=True)
+        proc = subprocess.run(list(cmd), cwd=cwd, env=ENV, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - t0
         if proc.returncode != expect:
-            raise BenchError(f"`{' '.join(cmd)}` exited {proc.returncode} (expected {expect})\n"
-                             f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
+            raise BenchError(
+                f"`{' '.join(cmd)}` exited {proc.returncode} (expected {expect})\n"
+                f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+            )
         if i >= warmup:
             times.append(elapsed)
         last = proc
@@ -132,7 +143,10 @@ def ms(seconds: float) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
     out = [line(headers), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in rows]
     return "\n".join("  " + s for s in out)
@@ -228,11 +242,13 @@ def interpreter_floor(repeats: int) -> float:
     return med(times)
 
 
-def section_scaling(sizes: Sequence[int], repeats: dict[int, int], floor: float, work: Path) -> dict[int, dict[str, float]]:
+def section_scaling(
+    sizes: Sequence[int], repeats: dict[int, int], floor: float, work: Path
+) -> dict[int, dict[str, float]]:
     heading("1. Synthetic spec trees: N integrations x 3 environments")
     tmpl = templates()
     print(f"  templates: {len(tmpl)} bundled integrations ({', '.join(n for n, _ in tmpl)})")
-    print(f"  copy 0 of each keeps its name; copy k>=1 is '<name>-k', ESC paths '<head>_k.<rest>'")
+    print("  copy 0 of each keeps its name; copy k>=1 is '<name>-k', ESC paths '<head>_k.<rest>'")
     print(f"  sophia-iac: {' '.join(SOPHIA)}")
     print(f"  interpreter start-up floor (python -c pass): {ms(floor)}")
     results: dict[int, dict[str, float]] = {}
@@ -244,42 +260,82 @@ def section_scaling(sizes: Sequence[int], repeats: dict[int, int], floor: float,
         # The tree must validate before it is worth timing.
         proc = run([*SOPHIA, "validate", "specs"], cwd=root)
         if proc.returncode != 0:
-            raise BenchError(f"synthetic tree of {n} integrations does not validate (exit {proc.returncode}):\n"
-                             f"{proc.stdout[-6000:]}{proc.stderr[-2000:]}")
+            raise BenchError(
+                f"synthetic tree of {n} integrations does not validate (exit {proc.returncode}):\n"
+                f"{proc.stdout[-6000:]}{proc.stderr[-2000:]}"
+            )
         reps = repeats[n]
-        print(f"  N={n:>5,}: {info['files']} files, {info['bytes'] / 1024:,.0f} KiB"
-              f"{' (incl. gpu-pools.yaml)' if info['gpu_pools'] else ''}; validates cleanly; {reps} timed runs each ...",
-              flush=True)
+        print(
+            f"  N={n:>5,}: {info['files']} files, {info['bytes'] / 1024:,.0f} KiB"
+            f"{' (incl. gpu-pools.yaml)' if info['gpu_pools'] else ''}; validates cleanly; {reps} timed runs each ...",
+            flush=True,
+        )
         validate, _ = time_runs([*SOPHIA, "validate", "specs"], reps, cwd=root)
-        fresh = lambda: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
-        compile_, last = time_runs([*SOPHIA, "compile", "--specs", "specs", "--out", "generated"], reps,
-                                   cwd=root, before=fresh)
+
+        def fresh(out: Path = out) -> None:
+            shutil.rmtree(out, ignore_errors=True)
+
+        compile_, last = time_runs(
+            [*SOPHIA, "compile", "--specs", "specs", "--out", "generated"], reps, cwd=root, before=fresh
+        )
         written = sum(1 for p in out.rglob("*") if p.is_file())
         m = re.search(r"(\d+) written", last.stderr)
         if not m or int(m.group(1)) == 0:
             raise BenchError(f"compile of N={n} wrote nothing?\n{last.stderr}")
         parse, _ = time_runs([sys.executable, "-c", PARSE_ONLY, str(specs)], reps)
-        print(f"           validate {_spread(validate)}; compile {_spread(compile_)}; parse {_spread(parse)}", flush=True)
-        r = {"validate": med(validate), "compile": med(compile_), "parse": med(parse),
-             "written": written, "files": info["files"]}
+        print(
+            f"           validate {_spread(validate)}; compile {_spread(compile_)}; parse {_spread(parse)}", flush=True
+        )
+        r = {
+            "validate": med(validate),
+            "compile": med(compile_),
+            "parse": med(parse),
+            "written": written,
+            "files": info["files"],
+        }
         results[n] = r
-        rows.append([
-            f"{n:,}", str(info["files"]), str(written),
-            ms(r["validate"]), ms(r["compile"]), ms(r["parse"]),
-            f"{r['validate'] / r['parse']:.1f}x", f"{r['compile'] / r['parse']:.1f}x",
-            f"{r['validate'] / n * 1000:.2f}", f"{r['compile'] / n * 1000:.2f}", f"{r['parse'] / n * 1000:.2f}",
-        ])
+        rows.append(
+            [
+                f"{n:,}",
+                str(info["files"]),
+                str(written),
+                ms(r["validate"]),
+                ms(r["compile"]),
+                ms(r["parse"]),
+                f"{r['validate'] / r['parse']:.1f}x",
+                f"{r['compile'] / r['parse']:.1f}x",
+                f"{r['validate'] / n * 1000:.2f}",
+                f"{r['compile'] / n * 1000:.2f}",
+                f"{r['parse'] / n * 1000:.2f}",
+            ]
+        )
     print()
     print("  Medians (wall time of a fresh process, start-up included):")
-    print(table(["N", "spec files", "out files", "validate", "compile", "parse(C)", "val/parse", "comp/parse",
-                 "val ms/int", "comp ms/int", "parse ms/int"], rows))
+    print(
+        table(
+            [
+                "N",
+                "spec files",
+                "out files",
+                "validate",
+                "compile",
+                "parse(C)",
+                "val/parse",
+                "comp/parse",
+                "val ms/int",
+                "comp ms/int",
+                "parse ms/int",
+            ],
+            rows,
+        )
+    )
 
     # Marginal cost between consecutive sizes: constant means linear growth.
     if len(sizes) > 1:
         print()
         print("  Growth (marginal cost per added integration between sizes; constant = linear):")
         grows = []
-        for a, b in zip(sizes, sizes[1:]):
+        for a, b in itertools.pairwise(sizes):
             ra, rb = results[a], results[b]
             cells = [f"{a:,} -> {b:,}", f"{b / a:.0f}x"]
             for key in ("validate", "compile", "parse"):
@@ -287,8 +343,21 @@ def section_scaling(sizes: Sequence[int], repeats: dict[int, int], floor: float,
             for key in ("validate", "compile", "parse"):
                 cells.append(f"{(rb[key] - ra[key]) / (b - a) * 1000:.2f}")
             grows.append(cells)
-        print(table(["sizes", "size x", "validate x", "compile x", "parse x",
-                     "val ms/+int", "comp ms/+int", "parse ms/+int"], grows))
+        print(
+            table(
+                [
+                    "sizes",
+                    "size x",
+                    "validate x",
+                    "compile x",
+                    "parse x",
+                    "val ms/+int",
+                    "comp ms/+int",
+                    "parse ms/+int",
+                ],
+                grows,
+            )
+        )
         print("  (time ratios stay below the size ratio while the fixed start-up cost dominates;")
         print("   the ms per added integration is the figure to compare across rows)")
         print()
@@ -296,8 +365,13 @@ def section_scaling(sizes: Sequence[int], repeats: dict[int, int], floor: float,
         above = []
         for n in sizes:
             r = results[n]
-            above.append([f"{n:,}"] + [f"{ms(r[k] - floor)}  ({(r[k] - floor) / n * 1000:.2f}/int)"
-                                      for k in ("validate", "compile", "parse")])
+            above.append(
+                [f"{n:,}"]
+                + [
+                    f"{ms(r[k] - floor)}  ({(r[k] - floor) / n * 1000:.2f}/int)"
+                    for k in ("validate", "compile", "parse")
+                ]
+            )
         print(table(["N", "validate", "compile", "parse(C)"], above))
     return results
 
@@ -330,12 +404,17 @@ def section_check_jsonschema(repeats: int, floor: float, work: Path) -> dict[str
 
     # As-is, on the original files.
     as_is = run([*CHECK_JSONSCHEMA, "--schemafile", str(SCHEMA), *rel], cwd=ROOT)
-    multi = [p for p in originals if len([d for d in yaml.load_all(p.read_text(encoding="utf-8"),
-                                                                    Loader=yaml.CSafeLoader) if d is not None]) > 1]
+    multi = [
+        p
+        for p in originals
+        if len([d for d in yaml.load_all(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) if d is not None]) > 1
+    ]
     print(f"  on the original files: exit {as_is.returncode}", end="")
     if as_is.returncode != 0 and multi:
-        print(f" - check-jsonschema reads one YAML document per file and cannot parse the multi-document files "
-              f"({', '.join(p.name for p in multi)}: 'expected a single document in the stream').")
+        print(
+            f" - check-jsonschema reads one YAML document per file and cannot parse the multi-document files "
+            f"({', '.join(p.name for p in multi)}: 'expected a single document in the stream')."
+        )
     else:
         print()
 
@@ -371,13 +450,18 @@ def section_check_jsonschema(repeats: int, floor: float, work: Path) -> dict[str
 
     candidates = [
         ("--schemafile <path>", ["--schemafile", str(SCHEMA)]),
-        ("--schemafile <path> --base-uri file://<dir>/", ["--schemafile", str(SCHEMA), "--base-uri", SCHEMA.parent.as_uri() + "/"]),
+        (
+            "--schemafile <path> --base-uri file://<dir>/",
+            ["--schemafile", str(SCHEMA), "--base-uri", SCHEMA.parent.as_uri() + "/"],
+        ),
     ]
     chosen = None
     for label, args in candidates:
         ok = run([*CHECK_JSONSCHEMA, *args, *split_rel], cwd=work)
-        caught = {w: run([*CHECK_JSONSCHEMA, *args, f.relative_to(work).as_posix()], cwd=work)
-                  for w, f in broken_files.items()}
+        caught = {
+            w: run([*CHECK_JSONSCHEMA, *args, f.relative_to(work).as_posix()], cwd=work)
+            for w, f in broken_files.items()
+        }
         verdicts = ", ".join(f"{w}: exit {p.returncode}" for w, p in caught.items())
         print(f"  invocation {label}: valid specs exit {ok.returncode}; broken copies -> {verdicts}")
         if ok.returncode == 0 and all(p.returncode == 1 for p in caught.values()):
@@ -443,8 +527,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes, repeats, cj_repeats, floor_repeats = (10, 100, 1000), {10: 5, 100: 5, 1000: 3}, 7, 9
 
     print(f"sophia-iac benchmark{' (--quick)' if args.quick else ''}")
-    print(f"  python {sys.version.split()[0]} at {sys.executable}; PyYAML {yaml.__version__}, "
-          f"C loader {'yes' if getattr(yaml, '__with_libyaml__', False) else 'NO'}; {os.cpu_count()} CPUs")
+    print(
+        f"  python {sys.version.split()[0]} at {sys.executable}; PyYAML {yaml.__version__}, "
+        f"C loader {'yes' if getattr(yaml, '__with_libyaml__', False) else 'NO'}; {os.cpu_count()} CPUs"
+    )
     print("  every figure: wall time of a fresh subprocess, median of the timed runs after 1 warm-up")
     print(f"  at start: {_load()} (other processes on this machine add noise; compare with the end)")
     try:

@@ -41,10 +41,15 @@ class Catalog:
             return
         where = first.locate(("metadata", "name"))
         self.duplicates.append(doc)
-        self.problems.append(error(
-            doc.locate(("metadata", "name")), "E201", f"{kind} '{name}' is already defined",
-            path="metadata.name", hint=f"first defined at {where}",
-        ))
+        self.problems.append(
+            error(
+                doc.locate(("metadata", "name")),
+                "E201",
+                f"{kind} '{name}' is already defined",
+                path="metadata.name",
+                hint=f"first defined at {where}",
+            )
+        )
 
     def of(self, kind: str) -> list[Document]:
         """Schema-valid documents of a kind, without the duplicates already reported."""
@@ -60,7 +65,8 @@ class Catalog:
             return None
         routes: set[str] = set()
         for doc in self.names["Project"].values():
-            routes.update(r.get("name") for r in _list(dig(doc.data, "spec", "alertRoutes")) if isinstance(r, dict))
+            names = (dig(r, "name") for r in _list(dig(doc.data, "spec", "alertRoutes")))
+            routes.update(n for n in names if isinstance(n, str))
         return routes
 
 
@@ -107,19 +113,34 @@ def _cardinality(catalog: Catalog) -> list[Diagnostic]:
     out = []
     projects = list(catalog.names["Project"].values())
     if not projects:
-        out.append(error(None, "E206", "no Project document found",
-                         hint="add one 'kind: Project' document under specs/"))
+        out.append(
+            error(None, "E206", "no Project document found", hint="add one 'kind: Project' document under specs/")
+        )
     for extra in projects[1:]:
-        out.append(error(extra.locate(("kind",)), "E206", "a second Project document; there must be exactly one",
-                         path="kind", hint=f"the first is at {projects[0].locate(('kind',))}"))
+        out.append(
+            error(
+                extra.locate(("kind",)),
+                "E206",
+                "a second Project document; there must be exactly one",
+                path="kind",
+                hint=f"the first is at {projects[0].locate(('kind',))}",
+            )
+        )
     if not catalog.environments:
-        out.append(error(None, "E207", "no Environment document found",
-                         hint="declare development, staging and production as 'kind: Environment'"))
+        out.append(
+            error(
+                None,
+                "E207",
+                "no Environment document found",
+                hint="declare development, staging and production as 'kind: Environment'",
+            )
+        )
     return out
 
 
-def _reference(doc: Document, path: JsonPath, code: str, what: str, name: Any,
-               known: Iterable[str] | None) -> list[Diagnostic]:
+def _reference(
+    doc: Document, path: JsonPath, code: str, what: str, name: Any, known: Iterable[str] | None
+) -> list[Diagnostic]:
     if known is None or not isinstance(name, str):
         return []
     known = list(known)
@@ -136,8 +157,15 @@ def _override_envs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
         known = catalog.environments
         if env not in known:
             hint = did_you_mean(env, known) or f"environments: {', '.join(sorted(known))}"
-            out.append(error(doc.locate(path, key=True), "E203", f"override for undefined environment '{env}'",
-                             path=format_path(path), hint=hint))
+            out.append(
+                error(
+                    doc.locate(path, key=True),
+                    "E203",
+                    f"override for undefined environment '{env}'",
+                    path=format_path(path),
+                    hint=hint,
+                )
+            )
     return out
 
 
@@ -158,15 +186,21 @@ def _rotation_policy(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     out = []
     overlap = spec.get("overlap")
     if overlap and schemas.duration_seconds(overlap) >= schemas.duration_seconds(spec["interval"]):
-        out.append(error(doc.locate(("spec", "overlap")), "E403",
-                         f"overlap {overlap} is not shorter than the interval {spec['interval']}",
-                         path="spec.overlap", hint="old and new credentials overlap for part of the interval"))
+        out.append(
+            error(
+                doc.locate(("spec", "overlap")),
+                "E403",
+                f"overlap {overlap} is not shorter than the interval {spec['interval']}",
+                path="spec.overlap",
+                hint="old and new credentials overlap for part of the interval",
+            )
+        )
     return out
 
 
 def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     out = _override_envs(doc, catalog)
-    entry = REGISTRY.get(dig(doc.data, "spec", "type"))  # type: ignore[arg-type]
+    entry = REGISTRY.get(dig(doc.data, "spec", "type"))
     policies = catalog.names["RotationPolicy"]
     for secret, ref in _dict(dig(doc.data, "spec", "secrets")).items():
         path = ("spec", "secrets", secret, "rotation")
@@ -174,9 +208,16 @@ def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
         out += _reference(doc, path, "E202", "rotation policy", rotation, policies)
         method = dig(policies[rotation].data, "spec", "method") if rotation in policies else None
         if entry and method == "automatic" and not entry.automatic_rotation:
-            out.append(error(doc.locate(path), "E406",
-                             f"rotation policy '{rotation}' is automatic, but {entry.title} credentials cannot be rotated through its API",
-                             path=format_path(path), hint="use a rotation policy with method: reminder"))
+            out.append(
+                error(
+                    doc.locate(path),
+                    "E406",
+                    f"rotation policy '{rotation}' is automatic, but {entry.title} credentials "
+                    "cannot be rotated through its API",
+                    path=format_path(path),
+                    hint="use a rotation policy with method: reminder",
+                )
+            )
     return out
 
 
@@ -201,8 +242,15 @@ def _overridden_integration(eff: Document, patch: dict[str, Any], type_schema: s
     if "config" not in patch:
         return problems  # the base config, already validated
     if "config" not in spec:
-        return problems + [error(eff.locate(("spec",), key=True), "E104", "missing required key 'config'",
-                                 path="spec", hint="an override set config to null")]
+        return problems + [
+            error(
+                eff.locate(("spec",), key=True),
+                "E104",
+                "missing required key 'config'",
+                path="spec",
+                hint="an override set config to null",
+            )
+        ]
     return problems + schema_problems(eff, type_schema, spec["config"], ("spec", "config"))
 
 
@@ -217,11 +265,13 @@ def in_environment(diagnostic: Diagnostic, env: str) -> Diagnostic:
 
 
 def _config_references(doc: Document, references: Iterable[tuple[str, str]], catalog: Catalog) -> list[Diagnostic]:
-    known = {"secret": ("E209", "secret", list(doc.data["spec"].get("secrets") or {})),
-             "alert-route": ("E204", "alert route", catalog.alert_routes())}
+    known = {
+        "secret": ("E209", "secret", list(doc.data["spec"].get("secrets") or {})),
+        "alert-route": ("E204", "alert route", catalog.alert_routes()),
+    }
     out = []
     for field_path, target in references:
-        code, what, names = known[target]  # type: ignore[assignment]
+        code, what, names = known[target]
         for path, value in _walk(doc.data["spec"]["config"], field_path.split("."), ("spec", "config")):
             out += _reference(doc, path, code, what, value, names)
     return out
@@ -263,21 +313,36 @@ def _gpu_pool(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 def _gpu_budget(doc: Document, base: Document) -> list[Diagnostic]:
     """Budget and count checks, located at the field an override changed if one did."""
     spec = doc.data["spec"]
-    changed = [f for f in ("maxCount", "pricePerHourUsd", "hourlyBudgetUsd", "minCount")
-               if doc.position(("spec", f)) != base.position(("spec", f))]
+    changed = [
+        f
+        for f in ("maxCount", "pricePerHourUsd", "hourlyBudgetUsd", "minCount")
+        if doc.position(("spec", f)) != base.position(("spec", f))
+    ]
     if spec["minCount"] > spec["maxCount"]:
         field_name = next((f for f in changed if f in ("minCount", "maxCount")), "minCount")
-        return [error(doc.locate(("spec", field_name)), "E405",
-                      f"minCount {spec['minCount']} exceeds maxCount {spec['maxCount']}", path=f"spec.{field_name}")]
+        return [
+            error(
+                doc.locate(("spec", field_name)),
+                "E405",
+                f"minCount {spec['minCount']} exceeds maxCount {spec['maxCount']}",
+                path=f"spec.{field_name}",
+            )
+        ]
     price = spec.get("pricePerHourUsd")
     if price is None or spec["maxCount"] * price <= spec["hourlyBudgetUsd"] + 1e-9:
         return []
     worst = spec["maxCount"] * price
     field_name = next((f for f in changed if f != "minCount"), "maxCount")
-    return [error(doc.locate(("spec", field_name)), "E404",
-                  f"maxCount {spec['maxCount']} x ${price:g}/h = ${worst:.2f}/h exceeds hourlyBudgetUsd ${spec['hourlyBudgetUsd']:g}",
-                  path=f"spec.{field_name}",
-                  hint=f"lower maxCount to {int(spec['hourlyBudgetUsd'] // price)} or raise hourlyBudgetUsd to {worst:g}")]
+    return [
+        error(
+            doc.locate(("spec", field_name)),
+            "E404",
+            f"maxCount {spec['maxCount']} x ${price:g}/h = ${worst:.2f}/h "
+            f"exceeds hourlyBudgetUsd ${spec['hourlyBudgetUsd']:g}",
+            path=f"spec.{field_name}",
+            hint=f"lower maxCount to {int(spec['hourlyBudgetUsd'] // price)} or raise hourlyBudgetUsd to {worst:g}",
+        )
+    ]
 
 
 def _generated_names(catalog: Catalog) -> list[Diagnostic]:
@@ -291,9 +356,15 @@ def _generated_names(catalog: Catalog) -> list[Diagnostic]:
                 path = ("spec", "secrets", secret)
                 if derived in seen and (seen[derived][0] is not doc or seen[derived][1] != path):
                     first = seen[derived][0].locate(seen[derived][1], key=True)
-                    out.append(error(doc.locate(path, key=True), "E208",
-                                     f"secret derives the name '{derived.removeprefix('env:')}', already used at {first}",
-                                     path=format_path(path), hint="rename the secret or set a distinct envVar"))
+                    out.append(
+                        error(
+                            doc.locate(path, key=True),
+                            "E208",
+                            f"secret derives the name '{derived.removeprefix('env:')}', already used at {first}",
+                            path=format_path(path),
+                            hint="rename the secret or set a distinct envVar",
+                        )
+                    )
                 seen.setdefault(derived, (doc, path))
     return out
 

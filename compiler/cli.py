@@ -55,19 +55,25 @@ def _default_format() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sophia-iac", description="Compile sophia-iac YAML specs into Pulumi, ESC and workflows.")
+    parser = argparse.ArgumentParser(
+        prog="sophia-iac", description="Compile sophia-iac YAML specs into Pulumi, ESC and workflows."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     formats = ("text", "github", "json")
 
     p = sub.add_parser("validate", help="check spec files and report every problem with file:line:col")
     p.add_argument("paths", nargs="*", default=["specs"], help="spec files or directories (default: specs/)")
-    p.add_argument("--format", choices=formats, help="diagnostic format (default: github under GitHub Actions, else text)")
+    p.add_argument(
+        "--format", choices=formats, help="diagnostic format (default: github under GitHub Actions, else text)"
+    )
 
     p = sub.add_parser("compile", help="render generated/ from the specs")
     p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
     p.add_argument("--out", default="generated", help="output directory (default: generated)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the output is stale")
-    p.add_argument("--force", action="store_true", help="overwrite files in the output directory that compile did not write")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite files in the output directory that compile did not write"
+    )
     p.add_argument("--format", choices=formats, help="diagnostic format")
 
     p = sub.add_parser("show", help="print the effective, resolved spec of one environment")
@@ -99,7 +105,9 @@ def run(request: Request) -> int:
     if isinstance(request, ValidateRequest):
         return commands.validate(request.paths, request.format)
     if isinstance(request, CompileRequest):
-        return commands.compile(request.specs, request.out, check=request.check, force=request.force, fmt=request.format)
+        return commands.compile(
+            request.specs, request.out, check=request.check, force=request.force, fmt=request.format
+        )
     if isinstance(request, ShowRequest):
         return commands.show(request.specs, request.env, request.format)
     return commands.schema(request.kind, write=request.write, check=request.check)
@@ -123,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return PROBLEMS
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the one top-level handler
+    except Exception as exc:
         return _internal_error(exc)
     finally:
         gc.enable()
@@ -134,7 +142,10 @@ def _internal_error(exc: BaseException) -> int:
         import traceback
 
         traceback.print_exception(exc)
-    print(f"sophia-iac: internal error: {type(exc).__name__}: {exc}\n"
-          "This is a bug in sophia-iac, not in your specs; please report it "
-          "(set SOPHIA_IAC_DEBUG=1 for the traceback).", file=sys.stderr)
+    print(
+        f"sophia-iac: internal error: {type(exc).__name__}: {exc}\n"
+        "This is a bug in sophia-iac, not in your specs; please report it "
+        "(set SOPHIA_IAC_DEBUG=1 for the traceback).",
+        file=sys.stderr,
+    )
     return INTERNAL

@@ -22,7 +22,10 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str, files: int | None = Non
         warnings = len(diagnostics) - errors
         scope = f" in {files} file{'s' * (files != 1)}" if files is not None else ""
         if diagnostics:
-            print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}{scope}", file=sys.stderr)
+            print(
+                f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}{scope}",
+                file=sys.stderr,
+            )
 
 
 def validate(paths: Sequence[str], fmt: str) -> int:
@@ -66,14 +69,21 @@ def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
         return _check(root, changes, label)
     if changes.conflicts and not force:
         listed = ", ".join(f"{label}/{c}" for c in changes.conflicts)
-        raise OutputConflict(f"refusing to overwrite files compile did not write: {listed}\n"
-                             "  hint: move them away, or pass --force to let compile own them")
+        raise OutputConflict(
+            f"refusing to overwrite files compile did not write: {listed}\n"
+            "  hint: move them away, or pass --force to let compile own them"
+        )
     emit.apply(root, changes)
-    edited = [warning(None, "W101", f"{label}/{rel} is no longer generated but was edited by hand; left in place")
-              for rel in changes.edited]
+    edited = [
+        warning(None, "W101", f"{label}/{rel} is no longer generated but was edited by hand; left in place")
+        for rel in changes.edited
+    ]
     _report(edited, fmt)
-    print(f"sophia-iac: {label}: {len(changes.write)} written, {len(changes.delete)} deleted, "
-          f"{len(files) - len(changes.write)} unchanged", file=sys.stderr)
+    print(
+        f"sophia-iac: {label}: {len(changes.write)} written, {len(changes.delete)} deleted, "
+        f"{len(files) - len(changes.write)} unchanged",
+        file=sys.stderr,
+    )
     return OK
 
 

@@ -26,12 +26,18 @@ def combined() -> dict[str, Any]:
     ]
     branches += [
         {
-            "if": {"required": ["kind", "spec"], "properties": {
-                "kind": {"const": "Integration"},
-                "spec": {"required": ["type"], "properties": {"type": {"const": name}}}}},
-            "then": {"properties": {"spec": {"properties": {
-                "type": {"description": entry.title},
-                "config": {"$ref": entry.schema}}}}},
+            "if": {
+                "required": ["kind", "spec"],
+                "properties": {
+                    "kind": {"const": "Integration"},
+                    "spec": {"required": ["type"], "properties": {"type": {"const": name}}},
+                },
+            },
+            "then": {
+                "properties": {
+                    "spec": {"properties": {"type": {"description": entry.title}, "config": {"$ref": entry.schema}}}
+                }
+            },
         }
         for name, entry in sorted(REGISTRY.items())
     ]
@@ -44,8 +50,11 @@ def combined() -> dict[str, Any]:
         "properties": {
             "apiVersion": {"description": "Version of the spec language.", "const": "sophia-iac/v1"},
             "kind": {"description": "Document kind.", "enum": kinds},
-            "spec": {"description": "The document's specification.", "type": "object", "properties": {
-                "type": {"description": "Integration type.", "enum": sorted(REGISTRY)}}},
+            "spec": {
+                "description": "The document's specification.",
+                "type": "object",
+                "properties": {"type": {"description": "Integration type.", "enum": sorted(REGISTRY)}},
+            },
         },
         "allOf": branches,
     }

@@ -132,9 +132,11 @@ def diff(out: Path, changes: Plan, label: str) -> str:
     chunks: list[str] = []
     for rel, text in sorted(changes.write.items()):
         old = _read(out / rel) or ""
-        chunks.extend(difflib.unified_diff(
-            old.splitlines(keepends=True), text.splitlines(keepends=True),
-            f"a/{label}/{rel}", f"b/{label}/{rel}"))
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True), text.splitlines(keepends=True), f"a/{label}/{rel}", f"b/{label}/{rel}"
+            )
+        )
     for rel in changes.delete:
         old = _read(out / rel) or ""
         chunks.extend(difflib.unified_diff(old.splitlines(keepends=True), [], f"a/{label}/{rel}", "/dev/null"))

@@ -57,8 +57,14 @@ def run_stack(out: Path, stack: str, timeout: float = 300) -> StackRun:
     job = {**stack_inputs(out, stack), "program": str((out / "pulumi").resolve())}
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
     proc = subprocess.run(
-        [sys.executable, "-I", "-B", str(CHILD)], input=json.dumps(job), capture_output=True, text=True,
-        timeout=timeout, cwd=job["program"], env=env, check=False,
+        [sys.executable, "-I", "-B", str(CHILD)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=job["program"],
+        env=env,
+        check=False,
     )
     if proc.returncode != 0:
         raise HarnessError(f"stack {stack}: the program failed under mocks:\n{proc.stderr[-4000:]}")

@@ -53,15 +53,15 @@ class RecordingMonitor(mocks.MockMonitor):
         self.records: list[dict[str, Any]] = []
         self.outputs: dict[str, Any] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.records.append(_record(request, response.urn))
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         self.outputs[request.urn] = plain(json_format.MessageToDict(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 def _record(request: Any, urn: str) -> dict[str, Any]:
@@ -80,6 +80,10 @@ def _record(request: Any, urn: str) -> dict[str, Any]:
         "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
         "ignoreChanges": sorted(request.ignoreChanges),
     }
+
+
+def _run_program(program: str) -> None:
+    runpy.run_path(f"{program}/__main__.py", run_name="__main__")
 
 
 async def _exports() -> dict[str, Any]:
@@ -101,7 +105,7 @@ def main() -> int:
     mocks.set_mocks(Mocks(), project=job["project"], stack=job["stack"], preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(job["config"], job["secretKeys"])
     sys.path.insert(0, job["program"])
-    loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(f"{job['program']}/__main__.py", run_name="__main__")))
+    loop.run_until_complete(run_pulumi_func(lambda: _run_program(job["program"])))
     leaked = sorted(m for m in sys.modules if m == "compiler" or m.startswith("compiler."))
     for record in monitor.records:
         record["outputs"] = monitor.outputs.get(record["urn"], {})

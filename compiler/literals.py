@@ -107,7 +107,7 @@ def _lines(value: Any, indent: int, out: list[str]) -> None:
         if isinstance(child, Mapping) and child:
             first = len(out)
             _lines(child, indent + 2, out)
-            out[first] = f"{pad}- {out[first][indent + 2:]}"
+            out[first] = f"{pad}- {out[first][indent + 2 :]}"
         elif _is_collection(child) and child:
             out.append(f"{pad}-")
             _lines(child, indent + 2, out)

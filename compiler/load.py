@@ -28,9 +28,7 @@ JsonPath = tuple[str | int, ...]
 
 _TAB_INDENT = re.compile(rb"^[ ]*\t", re.MULTILINE)
 _STR = "tag:yaml.org,2002:str"
-_SCALAR_TAGS = frozenset(
-    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "timestamp")
-)
+_SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 
 
 @dataclass(frozen=True)
@@ -208,11 +206,11 @@ def _loader_class() -> Any:
     from ruamel.yaml.resolver import VersionedResolver
 
     try:
-        from ruamel.yaml.cyaml import CParser
+        from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
     except ImportError:
         return None
 
-    class Loader(CParser, SafeConstructor, VersionedResolver):  # type: ignore[misc, valid-type]
+    class Loader(CParser, SafeConstructor, VersionedResolver):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             self._parser = self._composer = self
@@ -283,8 +281,12 @@ def _syntax_problem(exc: Any, name: str) -> Diagnostic:
     loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
     context, problem = (exc.context or "").strip(), (exc.problem or "invalid YAML").strip()
     if "duplicate anchor" in context:
-        return error(loc, "E004", f"{context.split(';')[0]}; it was first defined at line {started.line + 1}",
-                     hint="give each &anchor a unique name")
+        return error(
+            loc,
+            "E004",
+            f"{context.split(';')[0]}; it was first defined at line {started.line + 1}",
+            hint="give each &anchor a unique name",
+        )
     if started and mark and started.line != mark.line:
         context += f" (started at line {started.line + 1}, column {started.column + 1})"
     message = f"{context}: {problem}" if context else problem
@@ -382,8 +384,12 @@ class _Converter:
             if key is None:
                 continue
             if key in out:
-                self._fail(key_node, "E005", f"duplicate key '{key}'",
-                           hint=f"first defined at line {first_line[key]}; remove one of them")
+                self._fail(
+                    key_node,
+                    "E005",
+                    f"duplicate key '{key}'",
+                    hint=f"first defined at line {first_line[key]}; remove one of them",
+                )
                 continue
             first_line[key] = key_node.start_mark.line + 1
             out[key] = self.convert(value_node, depth + 1)
@@ -392,12 +398,15 @@ class _Converter:
     def _key(self, node: Any) -> str | None:
         tag = node.tag
         if tag == "tag:yaml.org,2002:merge":
-            self._fail(node, "E007", "merge keys (<<) are not supported",
-                       hint="write the keys out, or use per-environment overrides")
+            self._fail(
+                node,
+                "E007",
+                "merge keys (<<) are not supported",
+                hint="write the keys out, or use per-environment overrides",
+            )
             return None
         if node.id != "scalar" or tag != _STR:
-            self._fail(node, "E007", "mapping keys must be plain strings",
-                       hint="quote the key")
+            self._fail(node, "E007", "mapping keys must be plain strings", hint="quote the key")
             return None
         return str(node.value)
 
@@ -424,4 +433,3 @@ def _children(node: Any) -> Iterator[Any]:
             yield v
     elif node.id == "sequence":
         yield from node.value
-

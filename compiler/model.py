@@ -7,10 +7,10 @@ read ``integration.per_env["production"].config`` and never merge anything.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from .checks import Catalog, config_key, env_var
 from .integrations import REGISTRY, IntegrationType
@@ -18,6 +18,13 @@ from .load import Document
 from .resolve import effective_spec
 from .schemas import duration_seconds
 
+
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_Named = TypeVar("_Named", bound=_HasName)
 TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
 
 
@@ -191,9 +198,16 @@ def _project(doc: Document) -> Project:
         AlertRoute(r["name"], r["slack"]["channel"], r["slack"]["webhook"]["esc"]) for r in spec["alertRoutes"]
     )
     return Project(
-        name, spec.get("description", ""), labels, spec["pulumi"]["organization"], spec["pulumi"]["project"],
-        spec["github"]["repository"], spec["github"].get("defaultBranch", "main"), routes,
-        tuple(spec.get("compliance", ())), doc.file,
+        name,
+        spec.get("description", ""),
+        labels,
+        spec["pulumi"]["organization"],
+        spec["pulumi"]["project"],
+        spec["github"]["repository"],
+        spec["github"].get("defaultBranch", "main"),
+        routes,
+        tuple(spec.get("compliance", ())),
+        doc.file,
     )
 
 
@@ -202,9 +216,20 @@ def _environment(doc: Document) -> Environment:
     spec = doc.data["spec"]
     deploy, cloud, esc = spec["deploy"], spec["cloud"], spec["esc"]
     return Environment(
-        name, spec.get("description", ""), labels, spec["tier"], deploy["on"], deploy.get("approvals", 0),
-        tuple(deploy.get("reviewers", ())), cloud["account"], cloud["region"], esc["environment"], esc["secretsEnvironment"],
-        spec.get("alertRoute"), spec.get("protect", spec["tier"] == "production"), doc.file,
+        name,
+        spec.get("description", ""),
+        labels,
+        spec["tier"],
+        deploy["on"],
+        deploy.get("approvals", 0),
+        tuple(deploy.get("reviewers", ())),
+        cloud["account"],
+        cloud["region"],
+        esc["environment"],
+        esc["secretsEnvironment"],
+        spec.get("alertRoute"),
+        spec.get("protect", spec["tier"] == "production"),
+        doc.file,
     )
 
 
@@ -212,16 +237,25 @@ def _policy(doc: Document) -> RotationPolicy:
     name, _ = _meta(doc)
     spec = doc.data["spec"]
     return RotationPolicy(
-        name, spec.get("description", ""), spec["interval"], duration_seconds(spec["interval"]), spec["method"],
-        spec.get("overlap"), spec.get("schedule"), tuple(spec["notify"]["routes"]),
-        tuple(spec["notify"].get("assignees", ())), doc.file,
+        name,
+        spec.get("description", ""),
+        spec["interval"],
+        duration_seconds(spec["interval"]),
+        spec["method"],
+        spec.get("overlap"),
+        spec.get("schedule"),
+        tuple(spec["notify"]["routes"]),
+        tuple(spec["notify"].get("assignees", ())),
+        doc.file,
     )
 
 
 def _health(spec: Mapping[str, Any]) -> HealthCheck:
     hc = spec.get("healthCheck") or {}
     return HealthCheck(
-        hc.get("enabled", True), duration_seconds(hc.get("timeout", "10s")), hc.get("retries", 2),
+        hc.get("enabled", True),
+        duration_seconds(hc.get("timeout", "10s")),
+        hc.get("retries", 2),
         hc.get("rateLimitPerMinute"),
     )
 
@@ -237,8 +271,9 @@ def _integration(doc: Document, envs: Sequence[str]) -> Integration:
     for env in envs:
         eff = effective_spec(doc, env)
         per_env[env] = IntegrationEnv(eff.get("enabled", True), freeze(eff["config"]), _health(eff))
-    return Integration(name, REGISTRY[spec["type"]], spec.get("description", ""), labels, secrets,
-                       MappingProxyType(per_env), doc.file)
+    return Integration(
+        name, REGISTRY[spec["type"]], spec.get("description", ""), labels, secrets, MappingProxyType(per_env), doc.file
+    )
 
 
 def _gpu_pool(doc: Document, envs: Sequence[str]) -> GpuPool:
@@ -248,24 +283,40 @@ def _gpu_pool(doc: Document, envs: Sequence[str]) -> GpuPool:
     for env in envs:
         e = effective_spec(doc, env)
         per_env[env] = GpuPoolEnv(
-            e.get("enabled", True), e["instanceType"], tuple(e["regions"]), e["minCount"], e["maxCount"],
-            e["hourlyBudgetUsd"], e.get("pricePerHourUsd"),
+            e.get("enabled", True),
+            e["instanceType"],
+            tuple(e["regions"]),
+            e["minCount"],
+            e["maxCount"],
+            e["hourlyBudgetUsd"],
+            e.get("pricePerHourUsd"),
         )
-    return GpuPool(name, spec.get("description", ""), labels, spec["integration"], spec.get("sshKeyName"),
-                   MappingProxyType(per_env), doc.file)
+    return GpuPool(
+        name,
+        spec.get("description", ""),
+        labels,
+        spec["integration"],
+        spec.get("sshKeyName"),
+        MappingProxyType(per_env),
+        doc.file,
+    )
+
+
+def _by_name(items: Iterable[_Named]) -> tuple[_Named, ...]:
+    return tuple(sorted(items, key=lambda x: x.name))
 
 
 def build(catalog: Catalog) -> Model:
     """The model of a catalog that passed every check."""
-    environments = tuple(sorted((_environment(d) for d in catalog.of("Environment")),
-                                key=lambda e: (TIER_ORDER[e.tier], e.name)))
+    environments = tuple(
+        sorted((_environment(d) for d in catalog.of("Environment")), key=lambda e: (TIER_ORDER[e.tier], e.name))
+    )
     names = [e.name for e in environments]
-    by_name = lambda items: tuple(sorted(items, key=lambda x: x.name))  # noqa: E731
     return Model(
         project=_project(catalog.of("Project")[0]),
         environments=environments,
-        integrations=by_name(_integration(d, names) for d in catalog.of("Integration")),
-        rotation_policies=by_name(_policy(d) for d in catalog.of("RotationPolicy")),
-        gpu_pools=by_name(_gpu_pool(d, names) for d in catalog.of("GpuPool")),
+        integrations=_by_name(_integration(d, names) for d in catalog.of("Integration")),
+        rotation_policies=_by_name(_policy(d) for d in catalog.of("RotationPolicy")),
+        gpu_pools=_by_name(_gpu_pool(d, names) for d in catalog.of("GpuPool")),
         sources=tuple(sorted({d.file for d in catalog.valid})),
     )

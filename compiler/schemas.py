@@ -63,7 +63,7 @@ def _format_checker() -> Any:
 
     checker = FormatChecker(formats=())
 
-    @checker.checks("cron", raises=ValueError)
+    @checker.checks("cron", raises=ValueError)  # type: ignore[untyped-decorator]
     def _cron(value: object) -> bool:
         problem = isinstance(value, str) and cron_problem(value)
         if problem:
@@ -118,5 +118,6 @@ def subschema_validator(relpath: str, pointer: str) -> Any:
     """A validator for one part of a schema file, e.g. ``integration.json`` ``/$defs/healthCheck``."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(_inline(_pointer(load_schema(relpath), pointer), relpath),
-                                format_checker=_format_checker())
+    return Draft202012Validator(
+        _inline(_pointer(load_schema(relpath), pointer), relpath), format_checker=_format_checker()
+    )

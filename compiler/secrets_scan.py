@@ -73,11 +73,15 @@ def scan(docs: Sequence[Document]) -> list[Diagnostic]:
         for path, value in _strings(doc.data, ()):
             found = classify(next((k for k in reversed(path) if isinstance(k, str)), None), value)
             if found:
-                out.append(error(
-                    doc.locate(path), "E301", f"plaintext secret: this looks like {found}",
-                    path=format_path(path),
-                    hint="store it in the secrets-only ESC environment and reference it: {esc: service.name}",
-                ))
+                out.append(
+                    error(
+                        doc.locate(path),
+                        "E301",
+                        f"plaintext secret: this looks like {found}",
+                        path=format_path(path),
+                        hint="store it in the secrets-only ESC environment and reference it: {esc: service.name}",
+                    )
+                )
     return out
 
 

@@ -56,7 +56,7 @@ def _lines(value: Any, path: JsonPath, indent: int, base: Document, eff: Documen
         lead = f"{pad}{yaml_scalar(key)}:" if isinstance(value, dict) else f"{pad}-"
         if isinstance(child, dict) and child and not isinstance(value, dict):
             nested = _lines(child, sub, indent + 2, base, eff)
-            lines.append(lead + " " + nested[0][indent + 2:])
+            lines.append(lead + " " + nested[0][indent + 2 :])
             lines.extend(nested[1:])
         elif isinstance(child, (dict, list)) and child:
             lines.append(lead + _origin(sub, base, eff, merged=isinstance(child, dict)) + "\n")

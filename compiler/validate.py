@@ -19,11 +19,27 @@ from .load import Document, JsonPath, format_path
 
 API_VERSION = "sophia-iac/v1"
 SECRET_LIKE = re.compile(r"(?i)(secret|token|passw|private|credential|api[-_]?key|access[-_]?key|webhook)")
-_RANGE = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
-          "uniqueItems", "minProperties", "maxProperties"}
+_RANGE = {
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+}
 _FORMAT = {"pattern", "minLength", "maxLength"}
-_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-               dict: "object", type(None): "null"}
+_JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
@@ -43,8 +59,14 @@ def envelope(doc: Document) -> list[Diagnostic]:
     """apiVersion and kind, checked first so the right schema can be chosen."""
     data = doc.data
     if not isinstance(data, dict):
-        return [error(doc.start, "E101", f"a spec document must be a mapping, not {_JSON_TYPES.get(type(data), 'a value')}",
-                      hint="start with apiVersion: sophia-iac/v1")]
+        return [
+            error(
+                doc.start,
+                "E101",
+                f"a spec document must be a mapping, not {_JSON_TYPES.get(type(data), 'a value')}",
+                hint="start with apiVersion: sophia-iac/v1",
+            )
+        ]
     problems: list[Diagnostic] = []
     if data.get("apiVersion") != API_VERSION:
         where = doc.locate(("apiVersion",))
@@ -77,8 +99,11 @@ def check_integration_config(doc: Document) -> list[Diagnostic]:
     kind = spec["type"]
     if kind not in REGISTRY:
         hint = did_you_mean(kind, REGISTRY) or f"one of: {', '.join(sorted(REGISTRY))}"
-        return [error(doc.locate(("spec", "type")), "E106", f"unknown integration type '{kind}'",
-                      path="spec.type", hint=hint)]
+        return [
+            error(
+                doc.locate(("spec", "type")), "E106", f"unknown integration type '{kind}'", path="spec.type", hint=hint
+            )
+        ]
     config = spec.get("config")
     if not isinstance(config, dict):
         return []
@@ -110,15 +135,24 @@ def _additional(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
         if key in known:
             continue
         hint = did_you_mean(key, known) or (f"allowed keys: {', '.join(known)}" if known else "")
-        out.append(error(doc.locate(path + (key,), key=True), "E103", f"unknown key '{key}'",
-                         path=format_path(path + (key,)), hint=hint))
+        out.append(
+            error(
+                doc.locate(path + (key,), key=True),
+                "E103",
+                f"unknown key '{key}'",
+                path=format_path(path + (key,)),
+                hint=hint,
+            )
+        )
     return out
 
 
 def _required(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
     present = err.instance if isinstance(err.instance, dict) else {}
     return [
-        error(doc.locate(path, key=True), "E104", f"missing required key '{key}'", path=format_path(path) or "(document)")
+        error(
+            doc.locate(path, key=True), "E104", f"missing required key '{key}'", path=format_path(path) or "(document)"
+        )
         for key in err.validator_value
         if key not in present
     ]
@@ -160,8 +194,15 @@ def _format(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
 def _cron_or_format(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
     code = "E402" if err.validator_value == "cron" else "E107"
     message = f"{show(err.instance, path)} is not a valid {err.validator_value}: {err.cause or err.message}"
-    return [error(doc.locate(path), code, message, path=format_path(path),
-                  hint="five fields, UTC: minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")]
+    return [
+        error(
+            doc.locate(path),
+            code,
+            message,
+            path=format_path(path),
+            hint="five fields, UTC: minute hour day-of-month month day-of-week, e.g. '0 3 * * *'",
+        )
+    ]
 
 
 def _alternatives(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
@@ -173,14 +214,28 @@ def _alternatives(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
         quantity = "exactly one" if err.validator == "oneOf" else "at least one"
         return [error(doc.locate(path), "E109", f"set {quantity} of {names}", path=format_path(path))]
     described = "; ".join(b["description"] for b in branches if "description" in b)
-    return [error(doc.locate(path), "E109", f"{show(err.instance, path)} matches none of the allowed forms",
-                  path=format_path(path), hint=described)]
+    return [
+        error(
+            doc.locate(path),
+            "E109",
+            f"{show(err.instance, path)} matches none of the allowed forms",
+            path=format_path(path),
+            hint=described,
+        )
+    ]
 
 
 def _forbidden(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
     hint = err.validator_value.get("description", "") if isinstance(err.validator_value, dict) else ""
-    return [error(doc.locate(path), "E107", f"{show(err.instance, path)} is not allowed here",
-                  path=format_path(path), hint=hint or err.schema.get("description", ""))]
+    return [
+        error(
+            doc.locate(path),
+            "E107",
+            f"{show(err.instance, path)} is not allowed here",
+            path=format_path(path),
+            hint=hint or err.schema.get("description", ""),
+        )
+    ]
 
 
 def _range(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
@@ -190,8 +245,15 @@ def _range(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
 def _property_names(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
     name = err.instance
     where = doc.locate(path + (name,), key=True) if isinstance(name, str) else doc.locate(path)
-    return [error(where, "E107", f"'{name}' is not a valid name here", path=format_path(path + (str(name),)),
-                  hint="lowercase letters, digits and dashes, starting with a letter")]
+    return [
+        error(
+            where,
+            "E107",
+            f"'{name}' is not a valid name here",
+            path=format_path(path + (str(name),)),
+            hint="lowercase letters, digits and dashes, starting with a letter",
+        )
+    ]
 
 
 def _other(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:

@@ -28,29 +28,41 @@ def test_text_format(project: Callable[[Path], Path], cli: Callable[..., Result]
     project(DANGLING)
     result = cli("validate")
     assert result.code == 1
-    assert result.out == (f"{EXPECTED_LINE} (at spec.secrets.private-key.rotation)\n"
-                          "  hint: did you mean 'ninety-day'?\n")
+    assert result.out == (
+        f"{EXPECTED_LINE} (at spec.secrets.private-key.rotation)\n  hint: did you mean 'ninety-day'?\n"
+    )
     assert result.err == "1 error, 0 warnings in 4 files\n"
 
 
-def test_github_annotations_are_automatic_under_actions(project: Callable[[Path], Path], cli: Callable[..., Result],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_annotations_are_automatic_under_actions(
+    project: Callable[[Path], Path], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     project(DANGLING)
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = cli("validate")
     assert result.code == 1
-    assert result.out == ("::error file=specs/integration.yaml,line=13,col=56,title=E202::rotation policy 'ninty-day' "
-                          "is not defined (at spec.secrets.private-key.rotation)%0Ahint: did you mean 'ninety-day'?\n")
+    assert result.out == (
+        "::error file=specs/integration.yaml,line=13,col=56,title=E202::rotation policy 'ninty-day' "
+        "is not defined (at spec.secrets.private-key.rotation)%0Ahint: did you mean 'ninety-day'?\n"
+    )
 
 
 def test_json_format(project: Callable[[Path], Path], cli: Callable[..., Result]) -> None:
     project(DANGLING)
     result = cli("validate", "--format", "json")
     assert result.code == 1
-    assert json.loads(result.out)["diagnostics"] == [{
-        "file": "specs/integration.yaml", "line": 13, "column": 56, "code": "E202", "severity": "error",
-        "path": "spec.secrets.private-key.rotation", "message": "rotation policy 'ninty-day' is not defined",
-        "hint": "did you mean 'ninety-day'?"}]
+    assert json.loads(result.out)["diagnostics"] == [
+        {
+            "file": "specs/integration.yaml",
+            "line": 13,
+            "column": 56,
+            "code": "E202",
+            "severity": "error",
+            "path": "spec.secrets.private-key.rotation",
+            "message": "rotation policy 'ninty-day' is not defined",
+            "hint": "did you mean 'ninety-day'?",
+        }
+    ]
 
 
 def test_validate_named_files_and_missing_paths(project: Callable[[Path], Path], cli: Callable[..., Result]) -> None:
@@ -71,7 +83,9 @@ def test_usage_errors_exit_2(cli: Callable[..., Result], args: list[str]) -> Non
     assert cli(*args).code == 2
 
 
-def test_unknown_environment_is_a_usage_error(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+def test_unknown_environment_is_a_usage_error(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
     project(None)
     result = cli("show", "--env", "prod")
     assert result.code == 2
@@ -105,14 +119,26 @@ def test_schema_command(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(ROOT)
     assert cli("schema", "--check").code == 0
     printed = json.loads(cli("schema").out)
-    assert printed["properties"]["kind"]["enum"] == ["Environment", "GpuPool", "Integration", "Project", "RotationPolicy"]
+    assert printed["properties"]["kind"]["enum"] == [
+        "Environment",
+        "GpuPool",
+        "Integration",
+        "Project",
+        "RotationPolicy",
+    ]
     assert json.loads(cli("schema", "--kind", "snowflake").out)["title"] == "Snowflake integration config"
     assert cli("schema", "--kind", "nope").code == 2
 
 
 def test_python_dash_m(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
-    result = subprocess.run([sys.executable, "-m", "compiler", "validate", str(DANGLING / "specs")],
-                            cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "validate", str(DANGLING / "specs")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "error[E202]" in result.stdout and "Traceback" not in result.stderr

@@ -37,8 +37,13 @@ def test_identical_input_identical_bytes_across_hash_seeds(tmp_path: Path) -> No
     for seed in ("0", "1", "4242"):
         out = tmp_path / f"out-{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        subprocess.run([sys.executable, "-m", "compiler", "compile", "--specs", str(ROOT / "specs"), "--out", str(out)],
-                       check=True, env=env, capture_output=True, cwd=tmp_path)
+        subprocess.run(
+            [sys.executable, "-m", "compiler", "compile", "--specs", str(ROOT / "specs"), "--out", str(out)],
+            check=True,
+            env=env,
+            capture_output=True,
+            cwd=tmp_path,
+        )
         outputs.append(tree(out))
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[0] == tree(ROOT / "generated")
@@ -53,8 +58,9 @@ def test_a_second_compile_writes_nothing(project: Callable[[Path | None], Path],
     assert {p: p.stat().st_mtime_ns for p in (root / "generated").rglob("*")} == before
 
 
-def test_spec_errors_leave_previous_output_untouched(project: Callable[[Path | None], Path],
-                                                     cli: Callable[..., Result]) -> None:
+def test_spec_errors_leave_previous_output_untouched(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
     root = project(None)
     assert cli("compile").code == 0
     before = tree(root / "generated")
@@ -64,8 +70,9 @@ def test_spec_errors_leave_previous_output_untouched(project: Callable[[Path | N
     assert tree(root / "generated") == before
 
 
-def test_a_failing_write_replaces_nothing(project: Callable[[Path | None], Path], cli: Callable[..., Result],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_write_replaces_nothing(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = project(None)
     assert cli("compile").code == 0
     before = tree(root / "generated")
@@ -84,8 +91,9 @@ def test_a_failing_write_replaces_nothing(project: Callable[[Path | None], Path]
     assert tree(root / "generated") == before  # no target replaced, no temporary file left behind
 
 
-def test_owned_files_no_longer_produced_are_deleted_others_never(project: Callable[[Path | None], Path],
-                                                                 cli: Callable[..., Result]) -> None:
+def test_owned_files_no_longer_produced_are_deleted_others_never(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
     root = project(None)
     assert cli("compile").code == 0
     out = root / "generated"
@@ -97,8 +105,9 @@ def test_owned_files_no_longer_produced_are_deleted_others_never(project: Callab
     assert (out / "pulumi" / "NOTES.md").read_text() == "mine\n"
 
 
-def test_hand_edited_stale_file_is_kept_with_a_warning(project: Callable[[Path | None], Path],
-                                                       cli: Callable[..., Result]) -> None:
+def test_hand_edited_stale_file_is_kept_with_a_warning(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
     root = project(None)
     assert cli("compile").code == 0
     module = root / "generated" / "pulumi" / "program" / "integrations" / "gong.py"
@@ -110,8 +119,9 @@ def test_hand_edited_stale_file_is_kept_with_a_warning(project: Callable[[Path |
     assert module.exists()
 
 
-def test_refuses_to_overwrite_a_file_it_did_not_write(project: Callable[[Path | None], Path],
-                                                      cli: Callable[..., Result]) -> None:
+def test_refuses_to_overwrite_a_file_it_did_not_write(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
     root = project(None)
     mine = root / "generated" / "pulumi" / "Pulumi.yaml"
     mine.parent.mkdir(parents=True)
@@ -133,7 +143,9 @@ def test_check_reports_a_unified_diff(project: Callable[[Path | None], Path], cl
     spec.write_text(spec.read_text().replace("size: MEDIUM", "size: LARGE"))
     result = cli("compile", "--check")
     assert result.code == 1
-    assert "--- a/generated/pulumi/Pulumi.production.yaml\n+++ b/generated/pulumi/Pulumi.production.yaml\n" in result.out
+    assert (
+        "--- a/generated/pulumi/Pulumi.production.yaml\n+++ b/generated/pulumi/Pulumi.production.yaml\n" in result.out
+    )
     assert "-          size: MEDIUM\n+          size: LARGE\n" in result.out
     assert "is stale" in result.err
     (root / "generated" / "pulumi" / "program" / "runtime.py").unlink()

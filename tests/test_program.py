@@ -30,15 +30,17 @@ def components(run: StackRun) -> dict[str, dict]:
 def test_one_component_per_enabled_integration_and_pool(runs: dict[str, StackRun], env: str) -> None:
     assert MODEL is not None
     found = components(runs[env])
-    integrations = {i.name: f"sophia:integrations:{i.type.component}" for i in MODEL.integrations
-                    if i.per_env[env].enabled}
+    integrations = {
+        i.name: f"sophia:integrations:{i.type.component}" for i in MODEL.integrations if i.per_env[env].enabled
+    }
     pools = {p.name: "sophia:gpu:LambdaLabsPool" for p in MODEL.gpu_pools if p.per_env[env].enabled}
     assert {name: r["type"] for name, r in found.items()} == integrations | pools
     assert runs[env].outputs == {"environment": env, "integrations": sorted(integrations), "gpuPools": sorted(pools)}
 
 
-@pytest.mark.parametrize("env, size, quota", [("development", "XSMALL", 50), ("staging", "SMALL", 100),
-                                              ("production", "MEDIUM", 500)])
+@pytest.mark.parametrize(
+    "env, size, quota", [("development", "XSMALL", 50), ("staging", "SMALL", 100), ("production", "MEDIUM", 500)]
+)
 def test_per_environment_settings_reach_the_program(runs: dict[str, StackRun], env: str, size: str, quota: int) -> None:
     snowflake = components(runs[env])["snowflake"]["outputs"]["settings"]["config"]
     assert snowflake["warehouse"]["size"] == size

@@ -55,8 +55,11 @@ def test_arbitrary_bytes_never_crash(raw: bytes) -> None:
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(list("ab: -[]{}&*!|>'\"#%@`,?\n\t\\0x.~") + ["NO", "<<", "---", "...", "1e3"]),
-                max_size=120).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(list("ab: -[]{}&*!|>'\"#%@`,?\n\t\\0x.~") + ["NO", "<<", "---", "...", "1e3"]), max_size=120
+    ).map("".join)
+)
 def test_yaml_shaped_text_never_crashes(text: str) -> None:
     code, out = validate_text(text.encode())
     assert code in (0, 1)
@@ -71,8 +74,30 @@ def test_wrongly_shaped_documents_are_diagnosed_not_crashed(kind: str, metadata:
     assert code == 1 and json.loads(out)["diagnostics"]
 
 
-HOSTILE_PARTS = ['"', "'", '"""', "'''", "\n", "\r\n", "{{ x }}", "${{ github.event.issue.title }}", "\\", "\\n",
-                 "{% raw %}", "#", ": ", "- ", "&a", "*a", "!!python/object", "\t", "\u2028", "é", "\x00", "${x}"]
+HOSTILE_PARTS = [
+    '"',
+    "'",
+    '"""',
+    "'''",
+    "\n",
+    "\r\n",
+    "{{ x }}",
+    "${{ github.event.issue.title }}",
+    "\\",
+    "\\n",
+    "{% raw %}",
+    "#",
+    ": ",
+    "- ",
+    "&a",
+    "*a",
+    "!!python/object",
+    "\t",
+    "\u2028",
+    "é",
+    "\x00",
+    "${x}",
+]
 hostile = st.lists(st.sampled_from(HOSTILE_PARTS) | st.text(max_size=5), min_size=1, max_size=8).map("".join)
 
 
@@ -82,20 +107,31 @@ def spec_tree(root: Path, description: str, label: str, name: str = "warehouse")
 
     shutil.copytree(CASES / "base" / "specs", root / "specs")
     integration = {
-        "apiVersion": "sophia-iac/v1", "kind": "Integration",
+        "apiVersion": "sophia-iac/v1",
+        "kind": "Integration",
         "metadata": {"name": name, "labels": {"team": label}},
-        "spec": {"type": "snowflake", "description": description,
-                 "config": {"account": "ACME-DEMO", "database": {"name": "DEMO"},
-                            "warehouse": {"name": "DEMO_WH", "size": "XSMALL"},
-                            "serviceUser": {"name": "SVC", "defaultRole": "RW"}},
-                 "secrets": {"private-key": {"esc": "snowflake.privateKey", "rotation": "ninety-day",
-                                             "description": description}},
-                 "overrides": {"production": {"config": {"warehouse": {"size": "SMALL"}}}}},
+        "spec": {
+            "type": "snowflake",
+            "description": description,
+            "config": {
+                "account": "ACME-DEMO",
+                "database": {"name": "DEMO"},
+                "warehouse": {"name": "DEMO_WH", "size": "XSMALL"},
+                "serviceUser": {"name": "SVC", "defaultRole": "RW"},
+            },
+            "secrets": {
+                "private-key": {"esc": "snowflake.privateKey", "rotation": "ninety-day", "description": description}
+            },
+            "overrides": {"production": {"config": {"warehouse": {"size": "SMALL"}}}},
+        },
     }
     (root / "specs" / "integration.yaml").write_text(_yaml_doc(integration), encoding="utf-8")
     project = root / "specs" / "project.yaml"
-    project.write_text(project.read_text().replace(
-        "description: Minimal project shared by the test cases.", f"description: {yaml_scalar(description)}"))
+    project.write_text(
+        project.read_text().replace(
+            "description: Minimal project shared by the test cases.", f"description: {yaml_scalar(description)}"
+        )
+    )
     return root / "specs"
 
 
@@ -157,7 +193,11 @@ def test_bundled_specs_compile_identically_under_different_hash_seeds(tmp_path: 
     outputs = []
     for seed in ("1", "2"):
         out = tmp_path / seed
-        subprocess.run([sys.executable, "-m", "compiler", "compile", "--specs", str(ROOT / "specs"), "--out", str(out)],
-                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        subprocess.run(
+            [sys.executable, "-m", "compiler", "compile", "--specs", str(ROOT / "specs"), "--out", str(out)],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
         outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
     assert outputs[0] == outputs[1]

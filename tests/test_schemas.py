@@ -17,7 +17,9 @@ from compiler.integrations import REGISTRY
 from tests.conftest import ROOT
 
 SCHEMA_DIR = ROOT / "schema"
-FILES = sorted(p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.rglob("*.json") if p.name != "sophia-iac.schema.json")
+FILES = sorted(
+    p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_DIR.rglob("*.json") if p.name != "sophia-iac.schema.json"
+)
 
 
 def subschemas(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:

@@ -20,8 +20,10 @@ from compiler.secrets_scan import classify
         ("sk-or-v1-0123456789abcdef0123456789abcdef", "an OpenRouter API key"),
         ("sk-proj-abcdefghijklmnopqrstuvwxyz012345", "a provider API key (sk-...)"),
         ("sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "a provider API key (sk-...)"),
-        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-         "a JSON Web Token"),
+        (
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "a JSON Web Token",
+        ),
         ("pul-0123456789abcdef0123456789abcdef01234567", "a Pulumi access token"),
         ("postgres://admin:hunter2@db.internal/sophia", "credentials in a URL"),
     ],

@@ -19,8 +19,21 @@ from . import (
 )
 from .base import CATEGORIES, IntegrationType
 
-_MODULES = (airbyte, aws, estuary, github, gong, hubspot, lambda_labs, openrouter, portkey, pulumi_esc, slack,
-            snowflake, vercel)
+_MODULES = (
+    airbyte,
+    aws,
+    estuary,
+    github,
+    gong,
+    hubspot,
+    lambda_labs,
+    openrouter,
+    portkey,
+    pulumi_esc,
+    slack,
+    snowflake,
+    vercel,
+)
 
 REGISTRY: dict[str, IntegrationType] = {m.ENTRY.name: m.ENTRY for m in _MODULES}
 

@@ -39,7 +39,11 @@ class EscTarget:
         sources = ctx.source_names(model.sources)
         return {
             f"{ROOT}/{env.name}.yaml": template(
-                "esc/environment.yaml.j2", header=header(sources), env=env,
-                config=secret_config(model), variables=secret_variables(model, env))
+                "esc/environment.yaml.j2",
+                header=header(sources),
+                env=env,
+                config=secret_config(model),
+                variables=secret_variables(model, env),
+            )
             for env in model.environments
         }

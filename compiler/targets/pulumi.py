@@ -44,8 +44,12 @@ def _integration_settings(integration: Integration, env: str) -> dict[str, Any]:
 def _pool_settings(pool: GpuPool, env: str) -> dict[str, Any]:
     e = pool.per_env[env]
     settings: dict[str, Any] = {
-        "enabled": e.enabled, "instanceType": e.instance_type, "regions": list(e.regions),
-        "minCount": e.min_count, "maxCount": e.max_count, "hourlyBudgetUsd": e.hourly_budget_usd,
+        "enabled": e.enabled,
+        "instanceType": e.instance_type,
+        "regions": list(e.regions),
+        "minCount": e.min_count,
+        "maxCount": e.max_count,
+        "hourlyBudgetUsd": e.hourly_budget_usd,
     }
     if pool.ssh_key_name:
         settings["sshKeyName"] = pool.ssh_key_name
@@ -65,19 +69,27 @@ class PulumiTarget:
         everything = header(ctx.source_names(model.sources))
         py_all = header(ctx.source_names(model.sources))
         files = {
-            f"{ROOT}/Pulumi.yaml": template("pulumi/Pulumi.yaml.j2", header=header(ctx.source_names([model.project.source])),
-                                            project=model.project),
-            f"{ROOT}/requirements.txt": template("pulumi/requirements.txt.j2", header=everything,
-                                                 requirements=requirements(model)),
-            f"{ROOT}/__main__.py": template("pulumi/__main__.py.j2", header=py_all, project=model.project,
-                                            integrations=model.integrations, gpu_pools=model.gpu_pools),
+            f"{ROOT}/Pulumi.yaml": template(
+                "pulumi/Pulumi.yaml.j2", header=header(ctx.source_names([model.project.source])), project=model.project
+            ),
+            f"{ROOT}/requirements.txt": template(
+                "pulumi/requirements.txt.j2", header=everything, requirements=requirements(model)
+            ),
+            f"{ROOT}/__main__.py": template(
+                "pulumi/__main__.py.j2",
+                header=py_all,
+                project=model.project,
+                integrations=model.integrations,
+                gpu_pools=model.gpu_pools,
+            ),
         }
         for package in ("program", "program/integrations", "program/gpu_pools"):
             files[f"{ROOT}/{package}/__init__.py"] = template(f"pulumi/{package}/__init__.py.j2", header=header([]))
         files[f"{ROOT}/program/runtime.py"] = template("pulumi/program/runtime.py.j2", header=header([]))
         for env in model.environments:
             files[f"{ROOT}/Pulumi.{env.name}.yaml"] = template(
-                "pulumi/Pulumi.stack.yaml.j2", header=everything, env=env, config=stack_config(model, env))
+                "pulumi/Pulumi.stack.yaml.j2", header=everything, env=env, config=stack_config(model, env)
+            )
         for integration in model.integrations:
             files[f"{ROOT}/program/integrations/{integration.module}.py"] = self._integration(ctx, integration)
         for pool in model.gpu_pools:
@@ -89,16 +101,25 @@ class PulumiTarget:
         secrets = {s.name: s.config_key for s in integration.secrets}
         name = f"pulumi/program/integrations/{integration.type.name}.py.j2"
         loader = ctx_loader_has(name)
-        return template(name if loader else "pulumi/program/integrations/integration.py.j2",
-                        header=header(ctx.source_names([integration.source])), integration=integration,
-                        meta=meta, secrets=secrets)
+        return template(
+            name if loader else "pulumi/program/integrations/integration.py.j2",
+            header=header(ctx.source_names([integration.source])),
+            integration=integration,
+            meta=meta,
+            secrets=secrets,
+        )
 
     def _pool(self, ctx: Context, pool: GpuPool) -> str:
         integration = next((i for i in ctx.model.integrations if i.name == pool.integration), None)
         secrets = {s.name: s.config_key for s in integration.secrets} if integration else {}
         sources = [pool.source] + ([integration.source] if integration else [])
-        return template("pulumi/program/gpu_pools/gpu_pool.py.j2", header=header(ctx.source_names(sources)),
-                        pool=pool, meta=_meta(ctx, pool, {}), secrets=secrets)
+        return template(
+            "pulumi/program/gpu_pools/gpu_pool.py.j2",
+            header=header(ctx.source_names(sources)),
+            pool=pool,
+            meta=_meta(ctx, pool, {}),
+            secrets=secrets,
+        )
 
 
 @cache
