@@ -41,20 +41,23 @@ def _yaml(path: Path) -> Any:
     return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
 
 
-def stack_inputs(out: Path, stack: str) -> dict[str, Any]:
-    """Project name, stack config (JSON-encoded values) and the secret keys ESC would add."""
-    project = _yaml(out / "pulumi" / "Pulumi.yaml")["name"]
-    raw = _yaml(out / "pulumi" / f"Pulumi.{stack}.yaml").get("config") or {}
+PROJECTS = {"pulumi": "", "bootstrap": "-bootstrap"}
+
+
+def stack_inputs(out: Path, stack: str, project: str = "pulumi") -> dict[str, Any]:
+    """Project name, stack config (JSON-encoded values) and the secret keys its ESC environment adds."""
+    name = _yaml(out / project / "Pulumi.yaml")["name"]
+    raw = _yaml(out / project / f"Pulumi.{stack}.yaml").get("config") or {}
     config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
-    esc = _yaml(out / "esc" / f"{stack}.yaml")["values"].get("pulumiConfig") or {}
+    esc = _yaml(out / "esc" / f"{stack}{PROJECTS[project]}.yaml")["values"].get("pulumiConfig") or {}
     for key in esc:
         config[key] = f"mock-secret-for-{key.split(':', 1)[-1]}"
-    return {"project": project, "stack": stack, "config": config, "secretKeys": sorted(esc)}
+    return {"project": name, "stack": stack, "config": config, "secretKeys": sorted(esc)}
 
 
-def run_stack(out: Path, stack: str, timeout: float = 300) -> StackRun:
-    """Run ``out/pulumi`` for ``stack`` in a fresh interpreter; fail loudly if nothing registered."""
-    job = {**stack_inputs(out, stack), "program": str((out / "pulumi").resolve())}
+def run_stack(out: Path, stack: str, project: str = "pulumi", timeout: float = 300) -> StackRun:
+    """Run ``out/<project>`` for ``stack`` in a fresh interpreter; fail loudly if nothing registered."""
+    job = {**stack_inputs(out, stack, project), "program": str((out / project).resolve())}
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
     proc = subprocess.run(
         [sys.executable, "-I", "-B", str(CHILD)],

@@ -128,6 +128,7 @@ class IntegrationEnv:
     """One integration as one environment sees it."""
 
     enabled: bool
+    protect: bool | None
     config: Mapping[str, Any]
     health_check: HealthCheck
 
@@ -270,7 +271,7 @@ def _integration(doc: Document, envs: Sequence[str]) -> Integration:
     per_env = {}
     for env in envs:
         eff = effective_spec(doc, env)
-        per_env[env] = IntegrationEnv(eff.get("enabled", True), freeze(eff["config"]), _health(eff))
+        per_env[env] = IntegrationEnv(eff.get("enabled", True), eff.get("protect"), freeze(eff["config"]), _health(eff))
     return Integration(
         name, REGISTRY[spec["type"]], spec.get("description", ""), labels, secrets, MappingProxyType(per_env), doc.file
     )

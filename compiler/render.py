@@ -66,8 +66,8 @@ def environment() -> Any:
     return env
 
 
-def template(name: str, **values: Any) -> str:
-    text: str = environment().get_template(name).render(**values)
+def template(template_name: str, **values: Any) -> str:
+    text: str = environment().get_template(template_name).render(**values)
     return text
 
 

@@ -27,6 +27,10 @@ class IntegrationType:
     # dotted path (``[]`` walks a list) -> "secret" (this integration's secrets)
     # or "alert-route" (the Project's alert routes).
     references: tuple[tuple[str, str], ...] = ()
+    # Config list fields whose items name a resource (``roles[].name``): each must be unique.
+    unique_keys: tuple[str, ...] = ()
+    # Whether it owns resources the deploy pipeline depends on (rendered into the bootstrap project).
+    bootstrap: bool = False
 
     @property
     def schema(self) -> str:

@@ -1,44 +1,91 @@
-"""The Pulumi project: Pulumi.yaml, one stack file per environment, the program."""
+"""Two Pulumi projects: the infrastructure program, and the bootstrap program the pipeline depends on.
+
+``generated/pulumi`` deploys the integrations (one stack per environment).
+``generated/bootstrap`` holds what the deploy pipeline itself needs (GitHub
+environments and their secrets, the AWS OIDC provider and deploy role, the ESC
+environments, drift schedules, webhooks): a broken infrastructure definition
+can then never lock the pipeline out of itself.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..render import Context, header, template
+from .esc import esc_texts
 
 # The SDK the generated program and the mocks harness are written against.
 PULUMI_REQUIREMENT = "pulumi==3.272.0"
-ROOT = "pulumi"
 
 
-def requirements(model: Model) -> list[str]:
-    extra = {r for i in model.integrations for r in i.type.requirements}
+@dataclass(frozen=True)
+class Layout:
+    """One generated Pulumi project."""
+
+    root: str
+    suffix: str
+    description: str
+    bootstrap: bool
+
+    def project_name(self, model: Model) -> str:
+        return model.project.pulumi_project + self.suffix
+
+    def integrations(self, model: Model) -> tuple[Integration, ...]:
+        return tuple(i for i in model.integrations if i.type.bootstrap) if self.bootstrap else model.integrations
+
+    def gpu_pools(self, model: Model) -> tuple[GpuPool, ...]:
+        return () if self.bootstrap else model.gpu_pools
+
+    def esc_environment(self, env: Environment) -> str:
+        return env.esc_environment + self.suffix
+
+
+MAIN = Layout("pulumi", "", "the integrations of each environment", bootstrap=False)
+BOOTSTRAP = Layout("bootstrap", "-bootstrap", "what the deploy pipeline depends on", bootstrap=True)
+
+
+def requirements(integrations: tuple[Integration, ...]) -> list[str]:
+    extra = {r for i in integrations for r in i.type.requirements}
     return [PULUMI_REQUIREMENT, *sorted(extra)]
 
 
-def stack_config(model: Model, env: Environment) -> dict[str, Any]:
-    """Non-secret stack config of one environment, namespaced by the project."""
+def stack_config(model: Model, env: Environment, layout: Layout) -> dict[str, Any]:
+    """Non-secret stack config of one environment, in the main project's namespace."""
     ns = model.project.pulumi_project
+    project = model.project
     return {
         f"{ns}:environment": env.name,
         f"{ns}:tier": env.tier,
         f"{ns}:protect": env.protect,
         f"{ns}:account": env.account,
         f"{ns}:region": env.region,
-        f"{ns}:integrations": {i.name: _integration_settings(i, env.name) for i in model.integrations},
-        f"{ns}:gpuPools": {p.name: _pool_settings(p, env.name) for p in model.gpu_pools},
+        f"{ns}:project": {
+            "name": ns,
+            "organization": project.organization,
+            "repository": project.repository,
+            "defaultBranch": project.default_branch,
+            "compliance": list(project.compliance),
+        },
+        f"{ns}:deploy": {"on": env.deploy_on, "approvals": env.approvals, "reviewers": list(env.reviewers)},
+        f"{ns}:esc": {"environment": env.esc_environment, "secretsEnvironment": env.esc_secrets},
+        f"{ns}:alertRoutes": {r.name: {"channel": r.channel} for r in project.alert_routes},
+        f"{ns}:alertRoute": env.alert_route or "",
+        f"{ns}:integrations": {i.name: _integration_settings(i, env) for i in layout.integrations(model)},
+        f"{ns}:gpuPools": {p.name: _pool_settings(p, env.name) for p in layout.gpu_pools(model)},
     }
 
 
-def _integration_settings(integration: Integration, env: str) -> dict[str, Any]:
-    per_env = integration.per_env[env]
+def _integration_settings(integration: Integration, env: Environment) -> dict[str, Any]:
+    per_env = integration.per_env[env.name]
     hc = per_env.health_check
     health: dict[str, Any] = {"enabled": hc.enabled, "timeoutSeconds": hc.timeout_seconds, "retries": hc.retries}
     if hc.rate_limit_per_minute is not None:
         health["rateLimitPerMinute"] = hc.rate_limit_per_minute
-    return {"enabled": per_env.enabled, "config": thaw(per_env.config), "healthCheck": health}
+    protect = env.protect if per_env.protect is None else per_env.protect
+    return {"enabled": per_env.enabled, "protect": protect, "config": thaw(per_env.config), "healthCheck": health}
 
 
 def _pool_settings(pool: GpuPool, env: str) -> dict[str, Any]:
@@ -61,52 +108,86 @@ def _meta(ctx: Context, item: Integration | GpuPool, extra: dict[str, Any]) -> d
     return {"description": item.description, "labels": thaw(item.labels), **extra, "source": source}
 
 
+@cache
+def _templates() -> frozenset[str]:
+    from ..render import environment
+
+    return frozenset(environment().list_templates())
+
+
+def integration_template(integration: Integration, layout: Layout) -> str:
+    """The type's own template if it has one, else the generic module."""
+    folder = "bootstrap" if layout.bootstrap else "program"
+    own = f"pulumi/{folder}/integrations/{integration.type.name}.py.j2"
+    return own if own in _templates() else "pulumi/program/integrations/integration.py.j2"
+
+
 class PulumiTarget:
     name = "pulumi"
 
     def render(self, ctx: Context) -> dict[str, str]:
+        files: dict[str, str] = {}
+        for layout in (MAIN, BOOTSTRAP):
+            files.update(self._project(ctx, layout))
+        return files
+
+    def _project(self, ctx: Context, layout: Layout) -> dict[str, str]:
         model = ctx.model
+        root = layout.root
+        integrations, pools = layout.integrations(model), layout.gpu_pools(model)
         everything = header(ctx.source_names(model.sources))
-        py_all = header(ctx.source_names(model.sources))
         files = {
-            f"{ROOT}/Pulumi.yaml": template(
-                "pulumi/Pulumi.yaml.j2", header=header(ctx.source_names([model.project.source])), project=model.project
+            f"{root}/Pulumi.yaml": template(
+                "pulumi/Pulumi.yaml.j2",
+                header=header(ctx.source_names([model.project.source])),
+                name=layout.project_name(model),
+                description=f"{model.project.description} ({layout.description})".strip(),
             ),
-            f"{ROOT}/requirements.txt": template(
-                "pulumi/requirements.txt.j2", header=everything, requirements=requirements(model)
+            f"{root}/requirements.txt": template(
+                "pulumi/requirements.txt.j2", header=everything, requirements=requirements(integrations)
             ),
-            f"{ROOT}/__main__.py": template(
+            f"{root}/__main__.py": template(
                 "pulumi/__main__.py.j2",
-                header=py_all,
-                project=model.project,
-                integrations=model.integrations,
-                gpu_pools=model.gpu_pools,
+                header=everything,
+                name=layout.project_name(model),
+                integrations=integrations,
+                gpu_pools=pools,
+            ),
+            f"{root}/program/runtime.py": template(
+                "pulumi/program/runtime.py.j2", header=header([]), namespace=model.project.pulumi_project
             ),
         }
         for package in ("program", "program/integrations", "program/gpu_pools"):
-            files[f"{ROOT}/{package}/__init__.py"] = template(f"pulumi/{package}/__init__.py.j2", header=header([]))
-        files[f"{ROOT}/program/runtime.py"] = template("pulumi/program/runtime.py.j2", header=header([]))
+            files[f"{root}/{package}/__init__.py"] = template(f"pulumi/{package}/__init__.py.j2", header=header([]))
         for env in model.environments:
-            files[f"{ROOT}/Pulumi.{env.name}.yaml"] = template(
-                "pulumi/Pulumi.stack.yaml.j2", header=everything, env=env, config=stack_config(model, env)
+            files[f"{root}/Pulumi.{env.name}.yaml"] = template(
+                "pulumi/Pulumi.stack.yaml.j2",
+                header=everything,
+                env=env,
+                esc_environment=layout.esc_environment(env),
+                esc_file=f"generated/esc/{env.name}{layout.suffix}.yaml",
+                config=stack_config(model, env, layout),
             )
-        for integration in model.integrations:
-            files[f"{ROOT}/program/integrations/{integration.module}.py"] = self._integration(ctx, integration)
-        for pool in model.gpu_pools:
-            files[f"{ROOT}/program/gpu_pools/{pool.module}.py"] = self._pool(ctx, pool)
+        texts = esc_texts(ctx) if layout.bootstrap else {}
+        for integration in integrations:
+            files[f"{root}/program/integrations/{integration.module}.py"] = self._integration(
+                ctx, integration, layout, texts
+            )
+        for pool in pools:
+            files[f"{root}/program/gpu_pools/{pool.module}.py"] = self._pool(ctx, pool)
         return files
 
-    def _integration(self, ctx: Context, integration: Integration) -> str:
+    def _integration(self, ctx: Context, integration: Integration, layout: Layout, texts: dict[str, str]) -> str:
         meta = _meta(ctx, integration, {"type": integration.type.name, "category": integration.type.category})
         secrets = {s.name: s.config_key for s in integration.secrets}
-        name = f"pulumi/program/integrations/{integration.type.name}.py.j2"
-        loader = ctx_loader_has(name)
         return template(
-            name if loader else "pulumi/program/integrations/integration.py.j2",
+            integration_template(integration, layout),
             header=header(ctx.source_names([integration.source])),
             integration=integration,
             meta=meta,
             secrets=secrets,
+            model=ctx.model,
+            esc_texts=texts,
         )
 
     def _pool(self, ctx: Context, pool: GpuPool) -> str:
@@ -120,14 +201,3 @@ class PulumiTarget:
             meta=_meta(ctx, pool, {}),
             secrets=secrets,
         )
-
-
-@cache
-def _templates() -> frozenset[str]:
-    from ..render import environment
-
-    return frozenset(environment().list_templates())
-
-
-def ctx_loader_has(name: str) -> bool:
-    return name in _templates()

@@ -25,4 +25,4 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     if settings is None:
         return None
     secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
-    return runtime.Component(TYPE, NAME, META, settings, secrets)
+    return runtime.Component(TYPE, NAME, META, settings, secrets).done()
