@@ -43,8 +43,8 @@ class Layout:
         return env.esc_environment + self.suffix
 
 
-MAIN = Layout("pulumi", "", "the integrations of each environment", bootstrap=False)
-BOOTSTRAP = Layout("bootstrap", "-bootstrap", "what the deploy pipeline depends on", bootstrap=True)
+MAIN = Layout("pulumi", "", "", bootstrap=False)
+BOOTSTRAP = Layout("bootstrap", "-bootstrap", " (bootstrap: what the deploy pipeline depends on)", bootstrap=True)
 
 
 def requirements(integrations: tuple[Integration, ...]) -> list[str]:
@@ -141,7 +141,7 @@ class PulumiTarget:
                 "pulumi/Pulumi.yaml.j2",
                 header=header(ctx.source_names([model.project.source])),
                 name=layout.project_name(model),
-                description=f"{model.project.description} ({layout.description})".strip(),
+                description=model.project.description + layout.description,
             ),
             f"{root}/requirements.txt": template(
                 "pulumi/requirements.txt.j2", header=everything, requirements=requirements(integrations)
