@@ -224,10 +224,12 @@ def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     """Each environment's effective spec against the kind and type schemas, and its config references."""
     entry = REGISTRY[doc.data["spec"]["type"]]
-    out = _config_references(doc, entry.references, catalog)
+    out = _config_references(doc, entry.references, catalog) + _unique_keys(doc, entry.unique_keys)
     for env, eff in _overridden(doc, catalog):
         problems = _overridden_integration(eff, overrides_of(doc)[env], entry.schema)
-        problems = problems or _config_references(eff, entry.references, catalog)
+        problems = problems or (
+            _config_references(eff, entry.references, catalog) + _unique_keys(eff, entry.unique_keys)
+        )
         out += [in_environment(p, env) for p in problems if p not in out]
     return out
 
@@ -262,6 +264,28 @@ def _overridden(doc: Document, catalog: Catalog) -> list[tuple[str, Document]]:
 def in_environment(diagnostic: Diagnostic, env: str) -> Diagnostic:
     """A problem that only an environment's override causes names that environment."""
     return replace(diagnostic, message=f"in environment '{env}': {diagnostic.message}")
+
+
+def _unique_keys(doc: Document, fields: Iterable[str]) -> list[Diagnostic]:
+    """Config items that name a resource must be unique, or two resources would share a name."""
+    out = []
+    for field_path in fields:
+        seen: dict[str, JsonPath] = {}
+        for path, value in _walk(doc.data["spec"]["config"], field_path.split("."), ("spec", "config")):
+            key = str(value)
+            if key in seen:
+                first = doc.locate(seen[key])
+                out.append(
+                    error(
+                        doc.locate(path),
+                        "E208",
+                        f"'{key}' is already used at {first}; two resources would have the same name",
+                        path=format_path(path),
+                        hint=f"each {field_path} must be unique",
+                    )
+                )
+            seen.setdefault(key, path)
+    return out
 
 
 def _config_references(doc: Document, references: Iterable[tuple[str, str]], catalog: Catalog) -> list[Diagnostic]:

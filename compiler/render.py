@@ -47,7 +47,7 @@ def header(sources: Iterable[str], comment: str = "#") -> str:
         if names
         else ["Static part of the output; it holds no spec value."]
     )
-    return "\n".join(f"{comment} {line}".rstrip() for line in lines)
+    return "\n".join((f"{comment} {line}" if comment else line).rstrip() for line in lines)
 
 
 @cache

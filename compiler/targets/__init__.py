@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..render import Target
+from .docs import DocsTarget
 from .esc import EscTarget
 from .pulumi import PulumiTarget
 
-TARGETS: dict[str, Target] = {t.name: t for t in (PulumiTarget(), EscTarget())}
+TARGETS: dict[str, Target] = {t.name: t for t in (PulumiTarget(), EscTarget(), DocsTarget())}

@@ -1,0 +1,75 @@
+"""generated/ARCHITECTURE.md: the strategy's architecture diagram and an inventory, derived from the specs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..integrations import CATEGORIES
+from ..model import Integration, Model
+from ..render import Context, header, template
+
+CATEGORY_TITLES = {
+    "data-sources": "Data Sources",
+    "ai-services": "AI Services",
+    "infrastructure": "Infrastructure",
+    "devops": "DevOps",
+    "alerting": "Alerting",
+}
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:/()+-]")
+
+
+def mermaid_text(text: str) -> str:
+    """Text for a quoted Mermaid label: anything outside a safe set becomes an entity code."""
+    return _MERMAID_UNSAFE.sub(lambda m: f"#{ord(m.group())};", text)
+
+
+def markdown_cell(text: str) -> str:
+    """Text for a Markdown table cell: one line, no table or HTML syntax."""
+    flat = " ".join(text.split())
+    for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "'")):
+        flat = flat.replace(raw, safe)
+    return flat
+
+
+@dataclass(frozen=True)
+class Row:
+    integration: Integration
+    environments: tuple[bool, ...]
+    secrets: tuple[str, ...]
+
+
+def _secret_cell(model: Model, integration: Integration) -> tuple[str, ...]:
+    policies = {p.name: p for p in model.rotation_policies}
+    cells = []
+    for s in integration.secrets:
+        policy = policies[s.rotation]
+        cells.append(f"`{s.name}` ({s.rotation}: every {policy.interval}, {policy.method})")
+    return tuple(cells)
+
+
+class DocsTarget:
+    name = "docs"
+
+    def render(self, ctx: Context) -> dict[str, str]:
+        model = ctx.model
+        envs = model.environments
+        groups = [
+            (category, CATEGORY_TITLES[category], [i for i in model.integrations if i.type.category == category])
+            for category in CATEGORIES
+        ]
+        rows = [
+            Row(i, tuple(i.per_env[e.name].enabled for e in envs), _secret_cell(model, i)) for i in model.integrations
+        ]
+        text = template(
+            "docs/ARCHITECTURE.md.j2",
+            # Inside an HTML comment: a file name must not be able to close it.
+            header=header(ctx.source_names(model.sources), comment="").replace("--", "-&#45;"),
+            model=model,
+            groups=[g for g in groups if g[2]],
+            rows=rows,
+            envs=envs,
+            label=mermaid_text,
+            cell=markdown_cell,
+        )
+        return {"ARCHITECTURE.md": text}

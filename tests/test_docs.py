@@ -1,0 +1,37 @@
+"""generated/ARCHITECTURE.md: the diagram and inventory follow the specs; spec text cannot break out."""
+
+from __future__ import annotations
+
+import re
+
+from compiler.pipeline import analyse
+from compiler.targets.docs import markdown_cell, mermaid_text
+from tests.conftest import ROOT
+
+TEXT = (ROOT / "generated" / "ARCHITECTURE.md").read_text()
+MODEL = analyse([str(ROOT / "specs")]).model
+
+
+def test_every_integration_is_a_node_under_its_category() -> None:
+    assert MODEL is not None
+    for integration in MODEL.integrations:
+        category = integration.type.category.replace("-", "_")
+        node = re.search(rf"^    {category} --> i_{integration.module}\[\"(.*)\"\]$", TEXT, re.MULTILINE)
+        assert node, integration.name
+        assert f"{integration.type.title}: {integration.name}<br/>" in node.group(1)
+
+
+def test_inventory_has_a_row_per_integration_with_its_secrets_and_policies() -> None:
+    assert MODEL is not None
+    rows = {line.split("|")[1].strip(): line for line in TEXT.splitlines() if line.startswith("| ")}
+    for integration in MODEL.integrations:
+        row = rows[integration.name]
+        for secret in integration.secrets:
+            assert f"`{secret.name}` ({secret.rotation}: every 90d," in row
+    assert "| production | production | release | 1 | 333333333333 / us-east-1 | sophia-ai/production |" in TEXT
+
+
+def test_spec_text_cannot_break_the_markdown_or_the_diagram() -> None:
+    hostile = 'x"] --> evil["pwned\n| a | b |\n<script>`'
+    assert mermaid_text(hostile) == "x#34;#93; --#62; evil#91;#34;pwned#10;#124; a #124; b #124;#10;#60;script#62;#96;"
+    assert markdown_cell(hostile) == 'x"] --&gt; evil["pwned \\| a \\| b \\| &lt;script&gt;\''
