@@ -41,13 +41,22 @@ class ShowRequest:
 
 
 @dataclass(frozen=True)
+class PlanRequest:
+    specs: str
+    env: str
+    project: str
+    diff: str | None
+    format: str
+
+
+@dataclass(frozen=True)
 class SchemaRequest:
     kind: str | None
     write: bool
     check: bool
 
 
-Request = ValidateRequest | CompileRequest | ShowRequest | SchemaRequest
+Request = ValidateRequest | CompileRequest | ShowRequest | PlanRequest | SchemaRequest
 
 
 def _default_format() -> str:
@@ -81,6 +90,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--env", required=True, help="environment name")
     p.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default: yaml)")
 
+    p = sub.add_parser("plan", help="show the resources `pulumi up` would create for a stack, offline")
+    p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
+    p.add_argument("--env", required=True, help="environment (stack) name")
+    p.add_argument(
+        "--project",
+        choices=("pulumi", "bootstrap", "all"),
+        default="all",
+        help="the infrastructure project (pulumi), the bootstrap project, or both (default)",
+    )
+    p.add_argument("--diff", metavar="REF", help="compare with the specs at a git ref, or in a second specs directory")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="output format")
+
     p = sub.add_parser("schema", help="print the JSON Schema for editors, or write/check schema/sophia-iac.schema.json")
     p.add_argument("--kind", help="print the schema of one kind (or integration type) instead")
     group = p.add_mutually_exclusive_group()
@@ -98,6 +119,8 @@ def parse(argv: Sequence[str]) -> Request:
         return CompileRequest(args.specs, args.out, args.check, args.force, fmt)
     if args.command == "show":
         return ShowRequest(args.specs, args.env, args.format)
+    if args.command == "plan":
+        return PlanRequest(args.specs, args.env, args.project, args.diff, args.format)
     return SchemaRequest(args.kind, args.write, args.check)
 
 
@@ -110,6 +133,8 @@ def run(request: Request) -> int:
         )
     if isinstance(request, ShowRequest):
         return commands.show(request.specs, request.env, request.format)
+    if isinstance(request, PlanRequest):
+        return commands.plan(request.specs, request.env, request.project, request.diff, request.format)
     return commands.schema(request.kind, write=request.write, check=request.check)
 
 

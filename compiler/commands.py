@@ -34,13 +34,14 @@ def validate(paths: Sequence[str], fmt: str) -> int:
     return PROBLEMS if has_errors(analysis.diagnostics) else OK
 
 
-def _stable_sources(analysis: Analysis, specs: str) -> dict[str, str]:
-    """Spec file names for headers, independent of the working directory."""
-    base = Path(specs).resolve().parent
+def stable_sources(analysis: Analysis, specs: str | Path, label: str | None = None) -> dict[str, str]:
+    """Spec file names for headers (``<label>/<path in specs dir>``), independent of the working directory."""
+    root = Path(specs).resolve()
+    label = label or root.name
     out = {}
     for doc in analysis.documents:
         try:
-            out[doc.file] = Path(doc.file).resolve().relative_to(base).as_posix()
+            out[doc.file] = f"{label}/{Path(doc.file).resolve().relative_to(root).as_posix()}"
         except ValueError:
             out[doc.file] = Path(doc.file).name
     return out
@@ -61,7 +62,7 @@ def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
     analysis = _analyse_specs(specs, fmt)
     if analysis is None or analysis.model is None:
         return PROBLEMS
-    files = render_all(Context(analysis.model, _stable_sources(analysis, specs)))
+    files = render_all(Context(analysis.model, stable_sources(analysis, specs)))
     root = Path(out)
     changes = emit.plan(root, files)
     label = Path(out).as_posix()
@@ -112,6 +113,35 @@ def show(specs: str, env: str, fmt: str) -> int:
         raise UsageError(f"unknown environment '{env}'; environments: {', '.join(names)}")
     docs = effective_documents(analysis.documents, env)
     sys.stdout.write(to_json(docs) if fmt == "json" else to_yaml(docs, env))
+    return OK
+
+
+def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> int:
+    import tempfile
+
+    from . import plan as planner
+
+    analysis = _analyse_specs(specs, "text")
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
+    names = [e.name for e in analysis.model.environments]
+    if env not in names:
+        raise UsageError(f"unknown environment '{env}'; environments: {', '.join(names)}")
+    projects = planner.projects_for(project)
+    label = Path(specs).resolve().name
+    after = planner.inventory(Path(specs), env, projects, label)
+    result = None
+    if against is not None:
+        with tempfile.TemporaryDirectory(prefix="sophia-iac-base-") as tmp:
+            base = planner.specs_at(against, Path(specs), Path(tmp))
+            before = planner.inventory(base, env, projects, label)
+        result = planner.diff(before, after)
+    if fmt == "json":
+        sys.stdout.write(planner.format_json(after, result))
+    elif fmt == "markdown":
+        sys.stdout.write(planner.format_markdown(after, result, env))
+    else:
+        sys.stdout.write(planner.format_diff_text(result) if result else planner.format_text(after, env, projects))
     return OK
 
 

@@ -74,3 +74,18 @@ def golden(path: Path, actual: str) -> None:
         path.write_text(actual, encoding="utf-8")
     assert path.exists(), f"missing golden file {path}; run with SOPHIA_IAC_UPDATE_GOLDEN=1"
     assert actual == path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def stack_run() -> Callable[..., object]:
+    """The committed generated/ projects run under Pulumi mocks, once per (environment, project) per session."""
+    from compiler.harness import run_stack
+
+    cache: dict[tuple[str, str], object] = {}
+
+    def get(env: str, project: str = "pulumi") -> object:
+        if (env, project) not in cache:
+            cache[(env, project)] = run_stack(ROOT / "generated", env, project)
+        return cache[(env, project)]
+
+    return get

@@ -5,6 +5,9 @@ from .base import IntegrationType
 # No long-lived keys: deploys assume a role via GitHub OIDC and get STS
 # credentials that expire on their own; any IAM key added later can be rotated
 # by API (CreateAccessKey/DeleteAccessKey, two slots), so rotation is automatic.
+# The OIDC provider and the deploy role live in the bootstrap project (the
+# pipeline depends on them); the KMS key, backup bucket and AWS Backup plan in
+# the infrastructure project.
 ENTRY = IntegrationType(
     name="aws",
     title="AWS",
@@ -12,4 +15,6 @@ ENTRY = IntegrationType(
     component="Aws",
     automatic_rotation=True,
     docs="https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html",
+    requirements=("pulumi-aws==7.51.1",),
+    bootstrap=True,
 )

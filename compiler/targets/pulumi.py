@@ -180,9 +180,11 @@ class PulumiTarget:
     def _integration(self, ctx: Context, integration: Integration, layout: Layout, texts: dict[str, str]) -> str:
         meta = _meta(ctx, integration, {"type": integration.type.name, "category": integration.type.category})
         secrets = {s.name: s.config_key for s in integration.secrets}
+        # Bootstrap modules read the whole model (environments, routes, ESC definitions).
+        sources = ctx.model.sources if layout.bootstrap else (integration.source,)
         return template(
             integration_template(integration, layout),
-            header=header(ctx.source_names([integration.source])),
+            header=header(ctx.source_names(sources)),
             integration=integration,
             meta=meta,
             secrets=secrets,

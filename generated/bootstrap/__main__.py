@@ -24,8 +24,13 @@ from __future__ import annotations
 import pulumi
 
 from program import runtime
+from program.integrations import (
+    aws,
+    github,
+    pulumi_esc,
+)
 
-INTEGRATIONS = []
+INTEGRATIONS = [aws, github, pulumi_esc]
 GPU_POOLS = []
 
 stack = runtime.Stack()

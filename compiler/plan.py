@@ -1,0 +1,277 @@
+"""``sophia-iac plan``: the resources ``pulumi up`` would create for one stack, offline.
+
+The specs are compiled into a temporary directory and each generated project
+runs under Pulumi mocks (:mod:`compiler.harness`): no credentials, no network,
+no Pulumi CLI. ``--diff`` compiles a second set of specs (a git ref or a
+directory) the same way, with the same compiler, and compares resources by
+URN, so the difference is exactly what the spec change does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SophiaIacError, UsageError
+from .harness import PROJECTS, run_stack
+from .targets.pulumi import BOOTSTRAP
+
+SECRET = "[secret]"
+PROJECT_TITLES = {"pulumi": "infrastructure", "bootstrap": "bootstrap"}
+
+
+@dataclass(frozen=True)
+class Resource:
+    project: str
+    urn: str
+    type: str
+    name: str
+    parent: str
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    custom: bool
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.project, self.urn)
+
+
+@dataclass(frozen=True)
+class Change:
+    before: Resource
+    after: Resource
+    inputs: dict[str, tuple[Any, Any]]
+
+
+@dataclass
+class Diff:
+    added: list[Resource] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
+    removed: list[Resource] = field(default_factory=list)
+
+
+def mask(value: Any) -> Any:
+    """Inputs with every secret value replaced by a marker."""
+    if isinstance(value, dict):
+        if "__secret__" in value and len(value) == 1:
+            return SECRET
+        return {k: mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
+
+
+def _resource(project: str, raw: dict[str, Any]) -> Resource:
+    parent = raw["parent"].rsplit("::", 1)[-1] if raw["parent"] else ""
+    return Resource(
+        project,
+        raw["urn"],
+        raw["type"],
+        raw["name"],
+        parent,
+        mask(raw["inputs"]),
+        raw["protect"],
+        raw["retainOnDelete"],
+        raw["custom"],
+    )
+
+
+def inventory(specs: Path, env: str, projects: Sequence[str], label: str = "specs") -> list[Resource]:
+    """Compile ``specs`` into a temporary directory and run each project's ``env`` stack under mocks.
+
+    Source names in headers are ``<label>/...`` whatever the directory is called, so two
+    compiles of the same specs from different places are byte-identical.
+    """
+    from . import emit
+    from .commands import stable_sources
+    from .pipeline import analyse
+    from .render import Context, render_all
+
+    analysis = analyse([str(specs)])
+    if analysis.model is None:
+        raise SophiaIacError(f"the specs in {specs} do not validate; run `sophia-iac validate {specs}`")
+    if env not in [e.name for e in analysis.model.environments]:
+        return []  # a stack that does not exist there has no resources
+    projects = [p for p in projects if p != "bootstrap" or BOOTSTRAP.integrations(analysis.model)]
+    with tempfile.TemporaryDirectory(prefix="sophia-iac-plan-") as tmp:
+        out = Path(tmp)
+        files = render_all(Context(analysis.model, stable_sources(analysis, specs, label)))
+        emit.apply(out, emit.plan(out, files))
+        with ThreadPoolExecutor(max_workers=max(1, len(projects))) as pool:
+            runs = list(pool.map(lambda project: (project, run_stack(out, env, project)), projects))
+    return sorted((_resource(p, r) for p, run in runs for r in run.resources), key=lambda r: r.key)
+
+
+def specs_at(ref: str, specs: Path, dest: Path) -> Path:
+    """The specs directory as it is at a git ref, or ``ref`` itself when it is a directory."""
+    if Path(ref).is_dir():
+        return Path(ref)
+    top = _git(specs, "rev-parse", "--show-toplevel").strip()
+    relative = specs.resolve().relative_to(Path(top).resolve()).as_posix()
+    archive = dest / "specs.tar"
+    with archive.open("wb") as f:
+        proc = subprocess.run(
+            ["git", "-C", top, "archive", "--format=tar", ref, "--", relative],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise UsageError(f"cannot read {relative} at git ref '{ref}': {proc.stderr.decode().strip()}")
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest / "tree", filter="data")
+    return dest / "tree" / relative
+
+
+def _git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise UsageError(f"--diff needs a git repository or a specs directory: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def diff(before: Iterable[Resource], after: Iterable[Resource]) -> Diff:
+    old = {r.key: r for r in before}
+    new = {r.key: r for r in after}
+    result = Diff()
+    for key in sorted(new.keys() - old.keys()):
+        result.added.append(new[key])
+    for key in sorted(old.keys() - new.keys()):
+        result.removed.append(old[key])
+    for key in sorted(old.keys() & new.keys()):
+        changed = _changed_inputs(old[key], new[key])
+        if changed:
+            result.changed.append(Change(old[key], new[key], changed))
+    return result
+
+
+def _changed_inputs(before: Resource, after: Resource) -> dict[str, tuple[Any, Any]]:
+    keys = sorted(before.inputs.keys() | after.inputs.keys())
+    changed = {
+        k: (before.inputs.get(k), after.inputs.get(k)) for k in keys if before.inputs.get(k) != after.inputs.get(k)
+    }
+    for option, old, new in (
+        ("(protect)", before.protect, after.protect),
+        ("(retainOnDelete)", before.retain_on_delete, after.retain_on_delete),
+    ):
+        if old != new:
+            changed[option] = (old, new)
+    return changed
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _flags(resource: Resource) -> str:
+    flags = [f for f, on in (("protected", resource.protect), ("retained", resource.retain_on_delete)) if on]
+    return f"  [{', '.join(flags)}]" if flags else ""
+
+
+def format_text(resources: Sequence[Resource], env: str, projects: Sequence[str]) -> str:
+    lines: list[str] = []
+    for project in projects:
+        mine = [r for r in resources if r.project == project]
+        lines.append(f"{PROJECT_TITLES[project]} stack '{env}': {len(mine)} resources")
+        lines.extend(_tree(mine))
+        lines.append("")
+    lines.append("Resources by type:")
+    for type_token, count in sorted(Counter(r.type for r in resources).items()):
+        lines.append(f"  {count:4d}  {type_token}")
+    return "\n".join(lines) + "\n"
+
+
+def _tree(resources: Sequence[Resource]) -> list[str]:
+    children: dict[str, list[Resource]] = {}
+    for r in resources:
+        children.setdefault(r.parent, []).append(r)
+    names = {r.urn.rsplit("::", 1)[-1] for r in resources}
+    roots = [r for r in resources if r.parent not in names]
+    lines: list[str] = []
+
+    def walk(node: Resource, depth: int) -> None:
+        lines.append(f"{'  ' * depth}{node.name}  ({node.type}){_flags(node)}")
+        for child in sorted(children.get(node.urn.rsplit("::", 1)[-1], []), key=lambda r: r.name):
+            walk(child, depth + 1)
+
+    for root in sorted(roots, key=lambda r: r.name):
+        walk(root, 1)
+    return lines
+
+
+def format_diff_text(result: Diff) -> str:
+    lines = []
+    for r in result.added:
+        lines.append(f"+ {r.name}  ({r.type}, {PROJECT_TITLES[r.project]}){_flags(r)}")
+    for c in result.changed:
+        lines.append(f"~ {c.after.name}  ({c.after.type}, {PROJECT_TITLES[c.after.project]})")
+        lines.extend(f"    {k}: {_short(old)} -> {_short(new)}" for k, (old, new) in c.inputs.items())
+    for r in result.removed:
+        lines.append(f"- {r.name}  ({r.type}, {PROJECT_TITLES[r.project]}){_flags(r)}")
+    lines.append(f"{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to remove")
+    return "\n".join(lines) + "\n"
+
+
+def format_markdown(resources: Sequence[Resource], result: Diff | None, env: str) -> str:
+    lines = [f"### sophia-iac plan: `{env}`", ""]
+    if result is not None:
+        lines += [
+            f"**{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to remove**",
+            "",
+            "| | resource | type | project |",
+            "|---|---|---|---|",
+        ]
+        rows = [("+", r) for r in result.added] + [("~", c.after) for c in result.changed]
+        rows += [("-", r) for r in result.removed]
+        lines += [f"| {op} | `{r.name}` | `{r.type}` | {PROJECT_TITLES[r.project]} |" for op, r in rows]
+        for c in result.changed:
+            lines += ["", f"<details><summary><code>{c.after.name}</code> inputs</summary>", "", "```diff"]
+            for k, (old, new) in c.inputs.items():
+                lines += [f"- {k}: {_short(old)}", f"+ {k}: {_short(new)}"]
+            lines += ["```", "</details>"]
+        lines.append("")
+    counts = Counter(r.type for r in resources)
+    summary = "in the stack after this change" if result is not None else f"in stack `{env}`"
+    lines += [f"{len(resources)} resources {summary}.", "", "| type | count |", "|---|---|"]
+    lines += [f"| `{t}` | {n} |" for t, n in sorted(counts.items())]
+    return "\n".join(lines) + "\n"
+
+
+def format_json(resources: Sequence[Resource], result: Diff | None) -> str:
+    def res(r: Resource) -> dict[str, Any]:
+        return {
+            "project": PROJECT_TITLES[r.project],
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+            "inputs": r.inputs,
+        }
+
+    body: dict[str, Any] = {"resources": [res(r) for r in resources]}
+    if result is not None:
+        body["diff"] = {
+            "added": [res(r) for r in result.added],
+            "changed": [
+                {"urn": c.after.urn, "inputs": {k: {"before": o, "after": n} for k, (o, n) in c.inputs.items()}}
+                for c in result.changed
+            ],
+            "removed": [res(r) for r in result.removed],
+        }
+    return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+
+def projects_for(choice: str) -> list[str]:
+    return list(PROJECTS) if choice == "all" else [choice]

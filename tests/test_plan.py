@@ -1,0 +1,109 @@
+"""`sophia-iac plan`: the offline resource tree, and --diff showing exactly what a spec change does."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+
+WAREHOUSE = "snowflake:index/warehouse:Warehouse"
+
+
+def resize_production_warehouse(specs: Path) -> None:
+    spec = specs / "integrations" / "snowflake.yaml"
+    text = spec.read_text()
+    assert text.count("size: MEDIUM") == 1
+    spec.write_text(text.replace("size: MEDIUM", "size: LARGE"))
+
+
+@pytest.fixture(scope="module")
+def production_json(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from compiler.cli import main
+    from tests.conftest import ROOT
+
+    out = tmp_path_factory.mktemp("plan") / "plan.json"
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["plan", "--specs", str(ROOT / "specs"), "--env", "production", "--format", "json"]) == 0
+    out.write_text(buffer.getvalue())
+    return json.loads(buffer.getvalue())
+
+
+def test_plan_lists_both_projects_with_secrets_masked(production_json: dict) -> None:
+    resources = production_json["resources"]
+    projects = {r["project"] for r in resources}
+    assert projects == {"infrastructure", "bootstrap"}
+    assert any(r["type"] == WAREHOUSE for r in resources)
+    text = json.dumps(production_json)
+    assert "mock-secret" not in text and "[secret]" in text
+
+
+def test_plan_text_is_a_tree_with_counts(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+    project(None)
+    result = cli("plan", "--env", "staging", "--project", "pulumi")
+    assert result.code == 0, result.err
+    assert result.out.startswith("infrastructure stack 'staging': ")
+    assert "\n  snowflake  (sophia:integrations:Snowflake)\n    snowflake." in result.out
+    assert "Resources by type:" in result.out and "mock-secret" not in result.out
+
+
+def test_diff_against_a_directory_shows_exactly_the_resize(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    shutil.copytree(root / "specs", root / "before")
+    resize_production_warehouse(root / "specs")
+    result = cli("plan", "--env", "production", "--diff", "before", "--format", "json")
+    assert result.code == 0, result.err
+    diff = json.loads(result.out)["diff"]
+    assert diff["added"] == [] and diff["removed"] == []
+    assert len(diff["changed"]) == 1
+    change = diff["changed"][0]
+    assert change["urn"].endswith(f"{WAREHOUSE}::snowflake.warehouse")
+    assert change["inputs"] == {"warehouseSize": {"before": "MEDIUM", "after": "LARGE"}}
+
+
+def test_diff_against_a_git_ref_in_text_and_markdown(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "PATH": "/usr/bin:/bin",
+    }
+    for args in (["init", "-q"], ["add", "specs"], ["commit", "-qm", "specs"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True)
+    resize_production_warehouse(root / "specs")
+    text = cli("plan", "--env", "production", "--project", "pulumi", "--diff", "HEAD")
+    assert text.code == 0, text.err
+    assert text.out.endswith("0 to add, 1 to change, 0 to remove\n")
+    assert '    warehouseSize: "MEDIUM" -> "LARGE"\n' in text.out
+    markdown = cli("plan", "--env", "production", "--project", "pulumi", "--diff", "HEAD", "--format", "markdown")
+    assert "**0 to add, 1 to change, 0 to remove**" in markdown.out
+    assert '- warehouseSize: "MEDIUM"\n+ warehouseSize: "LARGE"' in markdown.out
+    assert cli("plan", "--env", "production", "--diff", "no-such-ref").code == 2
+
+
+def test_disabling_an_integration_removes_its_resources(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    shutil.copytree(root / "specs", root / "before")
+    spec = root / "specs" / "integrations" / "gong.yaml"
+    spec.write_text(spec.read_text().replace("spec:\n  type: gong\n", "spec:\n  type: gong\n  enabled: false\n", 1))
+    result = cli("plan", "--env", "development", "--project", "pulumi", "--diff", "before")
+    assert result.code == 0, result.err
+    assert "- gong  (sophia:integrations:Gong, infrastructure)" in result.out
+    assert result.out.endswith("0 to add, 0 to change, 1 to remove\n")

@@ -1,0 +1,191 @@
+"""The pulumi-esc bootstrap module, run by the real Pulumi SDK under mocks for every stack of the bootstrap project."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi_pulumiservice as pulumiservice
+import pytest
+
+from compiler.harness import StackRun
+from compiler.model import thaw
+from compiler.pipeline import analyse
+from compiler.targets.esc import alert_webhook_key
+from tests.conftest import ROOT
+
+MODEL = analyse([str(ROOT / "specs")]).model
+assert MODEL is not None
+ENVIRONMENTS = [e.name for e in MODEL.environments]
+ENV = {e.name: e for e in MODEL.environments}
+INTEGRATION = next(i for i in MODEL.integrations if i.type.name == "pulumi-esc")
+NAME = INTEGRATION.name
+ORG = MODEL.project.organization
+SDK_FILTERS = [f.value for f in pulumiservice.WebhookFilters]
+
+
+@pytest.fixture(scope="module")
+def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
+    """The committed generated/bootstrap run once per stack."""
+    return {env: stack_run(env, "bootstrap") for env in ENVIRONMENTS}
+
+
+def config(env: str) -> dict[str, Any]:
+    return thaw(INTEGRATION.per_env[env].config)
+
+
+def protected(env: str) -> bool:
+    override = INTEGRATION.per_env[env].protect
+    return ENV[env].protect if override is None else override
+
+
+def component(run: StackRun) -> dict[str, Any]:
+    (found,) = [r for r in run.resources if r["type"] == "sophia:bootstrap:PulumiEsc"]
+    return found
+
+
+def of_type(run: StackRun, kind: str) -> list[dict[str, Any]]:
+    return run.of_type(f"pulumiservice:index:{kind}")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_resource_is_a_child_of_the_component_through_one_provider(runs: dict[str, StackRun], env: str) -> None:
+    run = runs[env]
+    owner = component(run)
+    assert owner["name"] == NAME
+    assert owner["parent"].endswith(f"pulumi:pulumi:Stack::sophia-ai-bootstrap-{env}")
+    ours = [r for r in run.resources if r["name"].startswith(f"{NAME}.")]
+    assert ours == [r for r in run.resources if r["parent"] == owner["urn"]]
+    (provider,) = [r for r in ours if r["type"] == "pulumi:providers:pulumiservice"]
+    assert provider["name"] == f"{NAME}.provider"
+    for resource in ours:
+        if resource is not provider:
+            assert resource["type"].startswith("pulumiservice:index:"), resource["type"]
+            assert resource["provider"].startswith(provider["urn"] + "::"), resource["name"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_provider_token_is_the_secret_from_esc(runs: dict[str, StackRun], env: str) -> None:
+    (provider,) = runs[env].of_type("pulumi:providers:pulumiservice")
+    assert config(env)["accessTokenSecret"] == "access-token"
+    assert provider["inputs"]["accessToken"] == {"__secret__": "mock-secret-for-pulumiEscAccessToken"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_esc_environment_is_the_generated_definition(runs: dict[str, StackRun], env: str) -> None:
+    (environment,) = of_type(runs[env], "Environment")
+    project, name = ENV[env].esc_environment.split("/", 1)
+    inputs = environment["inputs"]
+    assert environment["name"] == f"{NAME}.environment"
+    assert (inputs["organization"], inputs["project"], inputs["name"]) == (ORG, project, name)
+    assert inputs["yaml"]["text"] == (ROOT / "generated" / "esc" / f"{env}.yaml").read_text(encoding="utf-8")
+    # Stateful: protected and retained where the environment protects its resources.
+    assert environment["protect"] is environment["retainOnDelete"] is protected(env)
+    assert protected("production")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], env: str) -> None:
+    environment = of_type(runs[env], "Environment")[0]
+    config_env = ENV[env].esc_environment.split("/", 1)
+    secrets_env = ENV[env].esc_secrets.split("/", 1)
+    expected = {}
+    for team in config(env)["teams"]:
+        duration = {"maxOpenDuration": team["maxOpenDuration"]} if "maxOpenDuration" in team else {}
+        for suffix, (project, name) in (("", config_env), (".secrets", secrets_env)):
+            expected[f"{NAME}.permission.{team['name']}{suffix}"] = {
+                "organization": ORG,
+                "project": project,
+                "environment": name,
+                "team": team["name"],
+                "permission": team["permission"],
+                **duration,
+            }
+    permissions = of_type(runs[env], "TeamEnvironmentPermission")
+    assert {p["name"]: p["inputs"] for p in permissions} == expected
+    on_generated = [p for p in permissions if not p["name"].endswith(".secrets")]
+    assert all(environment["urn"] in p["dependencies"] for p in on_generated)
+
+
+def test_team_permissions_follow_the_production_override(runs: dict[str, StackRun]) -> None:
+    def levels(env: str) -> dict[str, tuple[str, str | None]]:
+        found = of_type(runs[env], "TeamEnvironmentPermission")
+        return {
+            p["inputs"]["team"]: (p["inputs"]["permission"], p["inputs"].get("maxOpenDuration"))
+            for p in found
+            if not p["name"].endswith(".secrets")
+        }
+
+    assert levels("production") == {"platform": ("admin", "1h"), "developers": ("read", None)}
+    assert levels("development") == {"platform": ("admin", None), "developers": ("open", "8h")}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_drift_schedule_of_the_infrastructure_stack(runs: dict[str, StackRun], env: str) -> None:
+    (schedule,) = of_type(runs[env], "DriftSchedule")
+    assert schedule["name"] == f"{NAME}.driftSchedule"
+    assert schedule["inputs"] == {
+        "organization": ORG,
+        "project": MODEL.project.pulumi_project,
+        "stack": env,
+        "scheduleCron": config(env)["driftSchedule"],
+        "autoRemediate": False,
+    }
+    assert schedule["inputs"]["scheduleCron"] == ("0 * * * *" if env == "production" else "0 6 * * *")
+
+
+def is_environment_event(event: str) -> bool:
+    return event.startswith(("environment_", "imported_environment_"))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_slack_webhooks_on_the_stack_and_the_esc_environment(runs: dict[str, StackRun], env: str) -> None:
+    wanted = config(env)["webhook"]
+    url = {"__secret__": f"mock-secret-for-{alert_webhook_key(wanted['alertRoute'])}"}
+    hooks = {h["name"]: h["inputs"] for h in of_type(runs[env], "Webhook")}
+    assert set(hooks) == {f"{NAME}.webhook.environment", f"{NAME}.webhook.stack"}
+    for inputs in hooks.values():
+        assert inputs["format"] == "slack"
+        assert inputs["payloadUrl"] == url
+        assert inputs["organizationName"] == ORG
+        assert inputs["active"] is True
+        assert set(inputs["filters"]) <= set(SDK_FILTERS)
+    project, name = ENV[env].esc_environment.split("/", 1)
+    on_environment = hooks[f"{NAME}.webhook.environment"]
+    assert (on_environment["projectName"], on_environment["environmentName"]) == (project, name)
+    assert "stackName" not in on_environment
+    assert on_environment["filters"] == [e for e in wanted["events"] if is_environment_event(e)]
+    on_stack = hooks[f"{NAME}.webhook.stack"]
+    assert (on_stack["projectName"], on_stack["stackName"]) == (MODEL.project.pulumi_project, env)
+    assert "environmentName" not in on_stack
+    assert on_stack["filters"] == [e for e in wanted["events"] if not is_environment_event(e)]
+
+
+def test_webhooks_follow_the_production_override(runs: dict[str, StackRun]) -> None:
+    stack_filters = {env: of_type(runs[env], "Webhook") for env in ENVIRONMENTS}
+    production = {h["name"]: h["inputs"] for h in stack_filters["production"]}
+    assert production[f"{NAME}.webhook.stack"]["filters"] == [
+        "update_failed",
+        "drift_detected",
+        "drift_detection_failed",
+    ]
+    assert production[f"{NAME}.webhook.stack"]["payloadUrl"] == {"__secret__": "mock-secret-for-alertWebhookOncall"}
+    staging = {h["name"]: h["inputs"] for h in stack_filters["staging"]}
+    assert staging[f"{NAME}.webhook.stack"]["payloadUrl"] == {"__secret__": "mock-secret-for-alertWebhookPlatform"}
+
+
+def test_the_schema_offers_exactly_the_sdk_webhook_filters() -> None:
+    schema = json.loads((ROOT / "schema" / "integrations" / "pulumi-esc.json").read_text())
+    events = schema["properties"]["webhook"]["properties"]["events"]["items"]["enum"]
+    assert events == SDK_FILTERS
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_component_outputs_name_no_secret_value(runs: dict[str, StackRun], env: str) -> None:
+    outputs = component(runs[env])["outputs"]
+    assert outputs["escEnvironment"] == f"{ORG}/{ENV[env].esc_environment}"
+    assert outputs["stack"] == f"{ORG}/{MODEL.project.pulumi_project}/{env}"
+    assert outputs["driftSchedule"] == config(env)["driftSchedule"]
+    assert set(outputs["webhooks"]) == {"environment", "stack"}
+    assert "mock-secret" not in repr(outputs)

@@ -1,0 +1,75 @@
+"""The slack module of the infrastructure program: alert route wiring, and no invented resource."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from compiler.harness import StackRun
+from compiler.model import thaw
+from compiler.pipeline import analyse
+from compiler.targets.esc import alert_webhook_key
+from tests.conftest import ROOT
+
+MODEL = analyse([str(ROOT / "specs")]).model
+assert MODEL is not None
+ENVIRONMENTS = [e.name for e in MODEL.environments]
+ENV = {e.name: e for e in MODEL.environments}
+INTEGRATION = next(i for i in MODEL.integrations if i.type.name == "slack")
+NAME = INTEGRATION.name
+
+
+@pytest.fixture(scope="module")
+def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
+    """The committed generated/pulumi run once per stack."""
+    return {env: stack_run(env) for env in ENVIRONMENTS}
+
+
+def component(run: StackRun) -> dict[str, Any]:
+    (found,) = [r for r in run.resources if r["type"] == "sophia:integrations:Slack"]
+    return found
+
+
+def config(env: str) -> dict[str, Any]:
+    return thaw(INTEGRATION.per_env[env].config)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_resource_is_invented(runs: dict[str, StackRun], env: str) -> None:
+    # There is no official Slack provider: the component owns nothing.
+    slack = component(runs[env])
+    assert slack["name"] == NAME
+    assert slack["parent"].endswith(f"pulumi:pulumi:Stack::sophia-ai-{env}")
+    assert [r for r in runs[env].resources if r["parent"] == slack["urn"]] == []
+    assert [r for r in runs[env].resources if "slack" in r["type"].lower() and r is not slack] == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_alert_route_wiring(runs: dict[str, StackRun], env: str) -> None:
+    outputs = component(runs[env])["outputs"]
+    assert outputs["alertRoutes"] == {
+        r.name: {"channel": r.channel, "configKey": alert_webhook_key(r.name), "esc": r.webhook_esc}
+        for r in MODEL.project.alert_routes
+    }
+    route = ENV[env].alert_route
+    assert route
+    assert outputs["alertRoute"] == route
+    assert outputs["alertChannel"] == next(r.channel for r in MODEL.project.alert_routes if r.name == route)
+    assert outputs["alertChannel"] == ("#sophia-oncall" if env == "production" else "#sophia-platform")
+    assert outputs["deployChannel"] == config(env)["channels"]["deploys"]
+    assert outputs["workspace"] == config(env)["workspace"]
+    assert outputs.get("mention") == (config(env)["mentionOnProduction"] if ENV[env].tier == "production" else None)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_webhook_urls_stay_in_esc(runs: dict[str, StackRun], env: str) -> None:
+    # Each route's config key is one the generated ESC environment maps from the route's ESC path.
+    text = (ROOT / "generated" / "esc" / f"{env}.yaml").read_text(encoding="utf-8")
+    esc = YAML(typ="safe").load(text)["values"]["pulumiConfig"]
+    for route in MODEL.project.alert_routes:
+        key = f"{MODEL.project.pulumi_project}:{alert_webhook_key(route.name)}"
+        assert esc[key] == "${" + route.webhook_esc + "}"
+    assert "mock-secret" not in repr(component(runs[env]))
