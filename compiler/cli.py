@@ -56,7 +56,16 @@ class SchemaRequest:
     check: bool
 
 
-Request = ValidateRequest | CompileRequest | ShowRequest | PlanRequest | SchemaRequest
+@dataclass(frozen=True)
+class TestIntegrationsRequest:
+    specs: str
+    env: str
+    endpoints: tuple[str, ...]
+    concurrency: int
+    output: str
+
+
+Request = ValidateRequest | CompileRequest | ShowRequest | PlanRequest | SchemaRequest | TestIntegrationsRequest
 
 
 def _default_format() -> str:
@@ -107,6 +116,15 @@ def _parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group()
     group.add_argument("--write", action="store_true", help="write schema/sophia-iac.schema.json")
     group.add_argument("--check", action="store_true", help="exit 1 if schema/sophia-iac.schema.json is stale")
+
+    p = sub.add_parser("test-integrations", help="check each integration of an environment with one authenticated read")
+    p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
+    p.add_argument("--env", required=True, help="environment name (credentials: the variables its ESC env exports)")
+    p.add_argument(
+        "--endpoint", action="append", default=[], metavar="TYPE=URL", help="replace a service's base URL (repeatable)"
+    )
+    p.add_argument("--concurrency", type=int, default=4, help="most checks running at once (default: 4)")
+    p.add_argument("--output", default="integration-test-results.json", help="results JSON file")
     return parser
 
 
@@ -121,6 +139,8 @@ def parse(argv: Sequence[str]) -> Request:
         return ShowRequest(args.specs, args.env, args.format)
     if args.command == "plan":
         return PlanRequest(args.specs, args.env, args.project, args.diff, args.format)
+    if args.command == "test-integrations":
+        return TestIntegrationsRequest(args.specs, args.env, tuple(args.endpoint), args.concurrency, args.output)
     return SchemaRequest(args.kind, args.write, args.check)
 
 
@@ -135,6 +155,10 @@ def run(request: Request) -> int:
         return commands.show(request.specs, request.env, request.format)
     if isinstance(request, PlanRequest):
         return commands.plan(request.specs, request.env, request.project, request.diff, request.format)
+    if isinstance(request, TestIntegrationsRequest):
+        return commands.test_integrations(
+            request.specs, request.env, request.endpoints, request.concurrency, request.output
+        )
     return commands.schema(request.kind, write=request.write, check=request.check)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,18 +63,40 @@ def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
     analysis = _analyse_specs(specs, fmt)
     if analysis is None or analysis.model is None:
         return PROBLEMS
-    files = render_all(Context(analysis.model, stable_sources(analysis, specs)))
-    root = Path(out)
-    changes = emit.plan(root, files)
-    label = Path(out).as_posix()
+    rendered = render_all(Context(analysis.model, stable_sources(analysis, specs)))
+    roots = output_roots(specs, out, analysis.model.project.workflows_dir)
+    plans = {name: emit.plan(roots[name], files) for name, files in rendered.items()}
     if check:
-        return _check(root, changes, label)
-    if changes.conflicts and not force:
-        listed = ", ".join(f"{label}/{c}" for c in changes.conflicts)
+        results = [_check(roots[name], plans[name], _label(roots[name])) for name in plans]
+        return PROBLEMS if PROBLEMS in results else OK
+    conflicts = [f"{_label(roots[name])}/{c}" for name, p in plans.items() for c in p.conflicts]
+    if conflicts and not force:
         raise OutputConflict(
-            f"refusing to overwrite files compile did not write: {listed}\n"
+            f"refusing to overwrite files compile did not write: {', '.join(conflicts)}\n"
             "  hint: move them away, or pass --force to let compile own them"
         )
+    for name, changes in plans.items():
+        _apply(roots[name], changes, len(rendered[name]), fmt)
+    return OK
+
+
+def output_roots(specs: str, out: str, workflows_dir: str) -> dict[str, Path]:
+    """Where each output root goes: ``--out``, and the workflows directory beside the specs."""
+    return {"generated": Path(out), "workflows": Path(specs).resolve().parent / workflows_dir}
+
+
+def _label(root: Path) -> str:
+    try:
+        return Path(os.path.relpath(root)).as_posix()
+    except ValueError:
+        return root.as_posix()
+
+
+def _apply(root: Path, changes: object, total: int, fmt: str) -> None:
+    from . import emit
+
+    assert isinstance(changes, emit.Plan)
+    label = _label(root)
     emit.apply(root, changes)
     edited = [
         warning(None, "W101", f"{label}/{rel} is no longer generated but was edited by hand; left in place")
@@ -82,10 +105,9 @@ def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
     _report(edited, fmt)
     print(
         f"sophia-iac: {label}: {len(changes.write)} written, {len(changes.delete)} deleted, "
-        f"{len(files) - len(changes.write)} unchanged",
+        f"{total - len(changes.write)} unchanged",
         file=sys.stderr,
     )
-    return OK
 
 
 def _check(root: Path, changes: object, label: str) -> int:
@@ -167,3 +189,20 @@ def schema(kind: str | None, *, write: bool, check: bool) -> int:
         return PROBLEMS
     sys.stdout.write(text)
     return OK
+
+
+def test_integrations(specs: str, env: str, endpoints: Sequence[str], concurrency: int, output: str) -> int:
+    """One authenticated read per integration of ``env``; credentials from the environment ESC opens."""
+    import os
+
+    from . import integration_tests
+
+    analysis = _analyse_specs(specs, "text")
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
+    names = [e.name for e in analysis.model.environments]
+    if env not in names:
+        raise UsageError(f"unknown environment '{env}'; environments: {', '.join(names)}")
+    if concurrency < 1:
+        raise UsageError(f"--concurrency must be at least 1, not {concurrency}")
+    return integration_tests.run(analysis.model, env, endpoints, concurrency, Path(output), os.environ)

@@ -70,6 +70,7 @@ class Project:
     default_branch: str
     alert_routes: tuple[AlertRoute, ...]
     compliance: tuple[str, ...]
+    workflows_dir: str
     source: str
 
 
@@ -208,6 +209,7 @@ def _project(doc: Document) -> Project:
         spec["github"].get("defaultBranch", "main"),
         routes,
         tuple(spec.get("compliance", ())),
+        spec["github"].get("workflowsDirectory", ".github/workflows"),
         doc.file,
     )
 

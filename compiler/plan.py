@@ -104,7 +104,7 @@ def inventory(specs: Path, env: str, projects: Sequence[str], label: str = "spec
     projects = [p for p in projects if p != "bootstrap" or BOOTSTRAP.integrations(analysis.model)]
     with tempfile.TemporaryDirectory(prefix="sophia-iac-plan-") as tmp:
         out = Path(tmp)
-        files = render_all(Context(analysis.model, stable_sources(analysis, specs, label)))
+        files = render_all(Context(analysis.model, stable_sources(analysis, specs, label)))["generated"]
         emit.apply(out, emit.plan(out, files))
         with ThreadPoolExecutor(max_workers=max(1, len(projects))) as pool:
             runs = list(pool.map(lambda project: (project, run_stack(out, env, project)), projects))

@@ -31,9 +31,14 @@ class Context:
 
 
 class Target(Protocol):
-    """An output target: renders files, by path relative to the output directory."""
+    """An output target: renders files, by path relative to its output root.
+
+    ``root`` is ``"generated"`` (the ``--out`` directory) or ``"workflows"``
+    (the Project's workflows directory, which GitHub only reads there).
+    """
 
     name: str
+    root: str
 
     def render(self, ctx: Context) -> dict[str, str]: ...
 
@@ -71,14 +76,15 @@ def template(template_name: str, **values: Any) -> str:
     return text
 
 
-def render_all(ctx: Context) -> dict[str, str]:
-    """Every generated file of every target, by relative path."""
+def render_all(ctx: Context) -> dict[str, dict[str, str]]:
+    """Every generated file of every target: output root -> relative path -> text."""
     from .targets import TARGETS
 
-    files: dict[str, str] = {}
+    roots: dict[str, dict[str, str]] = {}
     for target in TARGETS.values():
+        files = roots.setdefault(target.root, {})
         for path, text in target.render(ctx).items():
             if path in files:
-                raise AssertionError(f"two targets render {path}")
+                raise AssertionError(f"two targets render {target.root}/{path}")
             files[path] = text
-    return dict(sorted(files.items()))
+    return {root: dict(sorted(files.items())) for root, files in sorted(roots.items())}

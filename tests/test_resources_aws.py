@@ -109,7 +109,9 @@ def infra_children(run: StackRun) -> dict[str, dict[str, Any]]:
 
 
 def bootstrap_children(run: StackRun) -> dict[str, dict[str, Any]]:
-    return children(run, "sophia:bootstrap:Aws")
+    """The bootstrap resources of the deploy path (the read-only drift role has its own test)."""
+    found = children(run, "sophia:bootstrap:Aws")
+    return {name: r for name, r in found.items() if not name.startswith("aws.drift-role")}
 
 
 def one(resources: dict[str, dict[str, Any]], type_token: str) -> dict[str, Any]:
@@ -488,3 +490,22 @@ def test_development_trust_is_its_own_github_environment(bootstrap: dict[str, St
         "repo:payready/sophia-ai:environment:development"
     )
     assert "StringLike" not in policy["Statement"][0]["Condition"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_drift_role_is_read_only_and_trusts_only_the_default_branch(bootstrap: dict[str, StackRun], env: str) -> None:
+    (role,) = [r for r in bootstrap[env].of_type("aws:iam/role:Role") if r["name"] == "aws.drift-role"]
+    assert role["inputs"]["name"] == "sophia-ai-drift"
+    statement = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+    assert len(statement) == 1
+    assert statement[0]["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement[0]["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": "repo:payready/sophia-ai:ref:refs/heads/main",
+    }
+    attached = [
+        r["inputs"]["policyArn"]
+        for r in bootstrap[env].of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if r["name"].startswith("aws.drift-role")
+    ]
+    assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]

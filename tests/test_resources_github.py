@@ -13,6 +13,7 @@ from compiler.harness import HarnessError, StackRun, run_stack
 from compiler.model import Environment, thaw
 from compiler.pipeline import analyse
 from compiler.targets.esc import alert_webhook_key
+from compiler.targets.workflows import NOTIFICATIONS_ENVIRONMENT
 from tests.conftest import ROOT, Result
 
 MODEL = analyse([str(ROOT / "specs")]).model
@@ -95,9 +96,14 @@ def test_provider_authenticates_as_the_app_with_the_key_from_esc(runs: dict[str,
     }
 
 
+def own(run: StackRun, kind: str) -> list[dict]:
+    """Resources of this stack's own GitHub environment (not the shared notifications one)."""
+    return [r for r in of_type(run, kind) if r["inputs"].get("environment") != NOTIFICATIONS_ENVIRONMENT]
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_one_repository_environment_per_stack_named_after_it(runs: dict[str, StackRun], env: str) -> None:
-    (environment,) = of_type(runs[env], "RepositoryEnvironment")
+    (environment,) = own(runs[env], "RepositoryEnvironment")
     assert environment["name"] == f"{NAME}.environment"
     assert environment["inputs"]["environment"] == env
     assert environment["inputs"]["repository"] == REPOSITORY
@@ -163,7 +169,7 @@ def test_branch_protection_only_in_the_production_stack_on_the_default_branch(
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_environment_secrets_are_secret_and_come_from_the_alert_route(runs: dict[str, StackRun], env: str) -> None:
-    secrets = of_type(runs[env], "ActionsEnvironmentSecret")
+    secrets = own(runs[env], "ActionsEnvironmentSecret")
     route = ENV[env].alert_route
     assert route
     assert {s["inputs"]["secretName"]: s["inputs"]["value"] for s in secrets} == {
@@ -177,7 +183,7 @@ def test_environment_secrets_are_secret_and_come_from_the_alert_route(runs: dict
 
 
 def test_each_environment_gets_its_own_route_webhook(runs: dict[str, StackRun]) -> None:
-    values = {env: of_type(runs[env], "ActionsEnvironmentSecret")[0]["inputs"]["value"] for env in ENVIRONMENTS}
+    values = {env: own(runs[env], "ActionsEnvironmentSecret")[0]["inputs"]["value"] for env in ENVIRONMENTS}
     assert values["production"] == {"__secret__": "mock-secret-for-alertWebhookOncall"}
     assert values["staging"] == {"__secret__": "mock-secret-for-alertWebhookPlatform"}
 
@@ -247,3 +253,23 @@ def test_token_authentication(project: Callable[[Path | None], Path], cli: Calla
     (provider,) = run_stack(root / "generated", "staging", project="bootstrap").of_type("pulumi:providers:github")
     assert provider["inputs"]["token"] == {"__secret__": "mock-secret-for-githubAppPrivateKey"}
     assert "appAuth" not in provider["inputs"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_notifications_environment_only_in_the_production_stack(runs: dict[str, StackRun], env: str) -> None:
+    """Non-deploy workflows notify Slack from this environment, so no secret is used outside one."""
+    shared = [
+        r for r in of_type(runs[env], "RepositoryEnvironment") if r not in own(runs[env], "RepositoryEnvironment")
+    ]
+    secrets = [
+        r for r in of_type(runs[env], "ActionsEnvironmentSecret") if r["inputs"]["environment"] == "notifications"
+    ]
+    if ENV[env].tier != "production":
+        assert shared == [] and secrets == []
+        return
+    (environment,) = shared
+    assert environment["inputs"]["environment"] == NOTIFICATIONS_ENVIRONMENT
+    assert "reviewers" not in environment["inputs"]
+    (secret,) = secrets
+    assert secret["inputs"]["secretName"] == "SLACK_WEBHOOK_URL"
+    assert secret["inputs"]["value"] == {"__secret__": "mock-secret-for-alertWebhookPlatform"}

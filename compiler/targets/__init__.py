@@ -6,5 +6,6 @@ from ..render import Target
 from .docs import DocsTarget
 from .esc import EscTarget
 from .pulumi import PulumiTarget
+from .workflows import WorkflowsTarget
 
-TARGETS: dict[str, Target] = {t.name: t for t in (PulumiTarget(), EscTarget(), DocsTarget())}
+TARGETS: dict[str, Target] = {t.name: t for t in (PulumiTarget(), EscTarget(), DocsTarget(), WorkflowsTarget())}

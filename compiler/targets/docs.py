@@ -50,6 +50,7 @@ def _secret_cell(model: Model, integration: Integration) -> tuple[str, ...]:
 
 class DocsTarget:
     name = "docs"
+    root = "generated"
 
     def render(self, ctx: Context) -> dict[str, str]:
         model = ctx.model

@@ -60,6 +60,7 @@ def esc_texts(ctx: Context) -> dict[str, str]:
 
 class EscTarget:
     name = "esc"
+    root = "generated"
 
     def render(self, ctx: Context) -> dict[str, str]:
         files = {f"{ROOT}/{env}.yaml": text for env, text in esc_texts(ctx).items()}

@@ -16,6 +16,7 @@ from typing import Any
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..render import Context, header, template
 from .esc import esc_texts
+from .workflows import NOTIFICATIONS_ENVIRONMENT
 
 # The SDK the generated program and the mocks harness are written against.
 PULUMI_REQUIREMENT = "pulumi==3.272.0"
@@ -124,6 +125,7 @@ def integration_template(integration: Integration, layout: Layout) -> str:
 
 class PulumiTarget:
     name = "pulumi"
+    root = "generated"
 
     def render(self, ctx: Context) -> dict[str, str]:
         files: dict[str, str] = {}
@@ -190,6 +192,7 @@ class PulumiTarget:
             secrets=secrets,
             model=ctx.model,
             esc_texts=texts,
+            notifications_environment=NOTIFICATIONS_ENVIRONMENT,
         )
 
     def _pool(self, ctx: Context, pool: GpuPool) -> str:

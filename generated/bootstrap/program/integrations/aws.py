@@ -75,6 +75,62 @@ def subject(stack: runtime.Stack) -> str:
     return f"repo:{stack.project['repository']}:environment:{stack.environment}"
 
 
+def drift_subject(stack: runtime.Stack) -> str:
+    """Scheduled drift detection runs from the default branch, outside any GitHub environment."""
+    return f"repo:{stack.project['repository']}:ref:refs/heads/{stack.project['defaultBranch']}"
+
+
+def _drift_role(
+    stack: runtime.Stack,
+    component: runtime.Component,
+    provider: aws.Provider,
+    oidc: aws.iam.OpenIdConnectProvider,
+    audience: str,
+    federated: str,
+    tags: dict[str, str],
+) -> aws.iam.Role:
+    """Read-only role for `pulumi preview --expect-no-changes` (drift.yml): it can look, never change.
+
+    It trusts the default branch rather than a GitHub environment, so the scheduled drift job
+    needs no deployment approval; read-only access is what makes that safe.
+    """
+    trusted = drift_subject(stack)
+    role = aws.iam.Role(
+        f"{NAME}.drift-role",
+        name=f"{stack.project['name']}-drift",
+        description=f"Assumed by GitHub Actions ({trusted}) to detect drift in {stack.project['name']}/{stack.environment}",
+        max_session_duration=DEFAULT_MAX_SESSION_SECONDS,
+        assume_role_policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "GitHubActionsDefaultBranch",
+                        "Effect": "Allow",
+                        "Principal": {"Federated": federated},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": {
+                                f"{GITHUB_OIDC_HOST}:aud": audience,
+                                f"{GITHUB_OIDC_HOST}:sub": trusted,
+                            }
+                        },
+                    }
+                ],
+            }
+        ),
+        tags=tags,
+        opts=component.child(provider=provider, depends_on=[oidc]),
+    )
+    aws.iam.RolePolicyAttachment(
+        f"{NAME}.drift-role-read-only",
+        role=role.name,
+        policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess",
+        opts=component.child(provider=provider),
+    )
+    return role
+
+
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
@@ -159,8 +215,10 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
         policy=json.dumps(iam_policy(stack)),
         opts=component.child(provider=provider),
     )
+    drift = _drift_role(stack, component, provider, oidc, audience, federated, tags)
     return component.done(
         {
+            "driftRoleArn": drift.arn,
             "deployRoleArn": role.arn,
             "deployRoleName": role.name,
             "oidcProviderArn": oidc.arn,

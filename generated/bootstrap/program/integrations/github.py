@@ -41,6 +41,10 @@ META = {'description': 'GitHub repository and CI/CD - the Sophia AI repository, 
 SECRETS = {'app-private-key': 'githubAppPrivateKey'}
 # Alert route -> the stack config key its Slack incoming-webhook URL is mapped to from ESC.
 ALERT_WEBHOOKS = {'platform': 'alertWebhookPlatform', 'oncall': 'alertWebhookOncall'}
+# The GitHub environment the workflows' failure notifications run in (no reviewers); it holds
+# the Project's first alert route as SLACK_WEBHOOK_URL, so no secret is used outside an environment.
+NOTIFICATIONS = 'notifications'
+NOTIFICATIONS_ROUTE = 'platform'
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
@@ -99,6 +103,9 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
             value=value,
             opts=component.child(provider=provider),
         )
+
+    if production:
+        _notifications(stack, repository, provider, component)
 
     protection = config.get("branchProtection")
     # Branch protection belongs to the repository every environment shares: only
@@ -160,6 +167,26 @@ def _deployment_policy(stack: runtime.Stack, config: dict[str, Any]) -> dict[str
     if deploy_on == "push":
         return {"branch_pattern": str(stack.project["defaultBranch"])}
     return None
+
+
+def _notifications(
+    stack: runtime.Stack, repository: str, provider: github.Provider, component: runtime.Component
+) -> None:
+    """The repository-wide environment that non-deploy workflows notify Slack from."""
+    notifications = github.RepositoryEnvironment(
+        f"{NAME}.environment.{NOTIFICATIONS}",
+        repository=repository,
+        environment=NOTIFICATIONS,
+        opts=component.child(provider=provider),
+    )
+    github.ActionsEnvironmentSecret(
+        f"{NAME}.secret.{NOTIFICATIONS}.SLACK_WEBHOOK_URL",
+        repository=repository,
+        environment=notifications.environment,
+        secret_name="SLACK_WEBHOOK_URL",
+        value=stack.secret(ALERT_WEBHOOKS[NOTIFICATIONS_ROUTE]),
+        opts=component.child(provider=provider),
+    )
 
 
 def _variables(stack: runtime.Stack) -> dict[str, str]:
