@@ -108,7 +108,7 @@ def test_own_config_uses_the_published_hooks_with_the_project_dependencies() -> 
 def test_own_config_runs_clean_on_this_repository(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     snapshot_of_this_repo(repo)
-    for extra in ("specs", "generated", ".pre-commit-config.yaml"):
+    for extra in ("specs", "generated", ".github", ".pre-commit-config.yaml"):
         src = ROOT / extra
         if src.is_dir():
             shutil.copytree(src, repo / extra, ignore=shutil.ignore_patterns("__pycache__"))
