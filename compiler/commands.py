@@ -124,15 +124,23 @@ def _check(root: Path, changes: object, label: str) -> int:
     return PROBLEMS
 
 
-def show(specs: str, env: str, fmt: str) -> int:
-    from .show import effective_documents, to_json, to_yaml
-
+def _analyse_for_env(specs: str, env: str) -> Analysis | None:
+    """The valid specs (problems printed otherwise), checking that ``env`` is one of their environments."""
     analysis = _analyse_specs(specs, "text")
     if analysis is None or analysis.model is None:
-        return PROBLEMS
+        return None
     names = [e.name for e in analysis.model.environments]
     if env not in names:
         raise UsageError(f"unknown environment '{env}'; environments: {', '.join(names)}")
+    return analysis
+
+
+def show(specs: str, env: str, fmt: str) -> int:
+    from .show import effective_documents, to_json, to_yaml
+
+    analysis = _analyse_for_env(specs, env)
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
     docs = effective_documents(analysis.documents, env)
     sys.stdout.write(to_json(docs) if fmt == "json" else to_yaml(docs, env))
     return OK
@@ -143,12 +151,9 @@ def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> i
 
     from . import plan as planner
 
-    analysis = _analyse_specs(specs, "text")
+    analysis = _analyse_for_env(specs, env)
     if analysis is None or analysis.model is None:
         return PROBLEMS
-    names = [e.name for e in analysis.model.environments]
-    if env not in names:
-        raise UsageError(f"unknown environment '{env}'; environments: {', '.join(names)}")
     projects = planner.projects_for(project)
     label = Path(specs).resolve().name
     after = planner.inventory(Path(specs), env, projects, label)
@@ -197,12 +202,9 @@ def test_integrations(specs: str, env: str, endpoints: Sequence[str], concurrenc
 
     from . import integration_tests
 
-    analysis = _analyse_specs(specs, "text")
+    analysis = _analyse_for_env(specs, env)
     if analysis is None or analysis.model is None:
         return PROBLEMS
-    names = [e.name for e in analysis.model.environments]
-    if env not in names:
-        raise UsageError(f"unknown environment '{env}'; environments: {', '.join(names)}")
     if concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, not {concurrency}")
     return integration_tests.run(analysis.model, env, endpoints, concurrency, Path(output), os.environ)

@@ -75,6 +75,19 @@ def subject(stack: runtime.Stack) -> str:
     return f"repo:{stack.project['repository']}:environment:{stack.environment}"
 
 
+def trust_policy(sid: str, federated: str, audience: str, subject: str) -> str:
+    """Trust for GitHub's OIDC tokens with exactly this audience and subject, and nothing else."""
+    condition = {f"{GITHUB_OIDC_HOST}:aud": audience, f"{GITHUB_OIDC_HOST}:sub": subject}
+    statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Federated": federated},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": condition},
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 def drift_subject(stack: runtime.Stack) -> str:
     """Scheduled drift detection runs from the default branch, outside any GitHub environment."""
     return f"repo:{stack.project['repository']}:ref:refs/heads/{stack.project['defaultBranch']}"
@@ -100,25 +113,7 @@ def _drift_role(
         name=f"{stack.project['name']}-drift",
         description=f"Assumed by GitHub Actions ({trusted}) to detect drift in {stack.project['name']}/{stack.environment}",
         max_session_duration=DEFAULT_MAX_SESSION_SECONDS,
-        assume_role_policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "GitHubActionsDefaultBranch",
-                        "Effect": "Allow",
-                        "Principal": {"Federated": federated},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {
-                                f"{GITHUB_OIDC_HOST}:aud": audience,
-                                f"{GITHUB_OIDC_HOST}:sub": trusted,
-                            }
-                        },
-                    }
-                ],
-            }
-        ),
+        assume_role_policy=trust_policy("GitHubActionsDefaultBranch", federated, audience, trusted),
         tags=tags,
         opts=component.child(provider=provider, depends_on=[oidc]),
     )
@@ -169,25 +164,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
         name=role_config["name"],
         description=f"Assumed by GitHub Actions ({trusted}) to deploy {stack.project['name']}/{stack.environment}",
         max_session_duration=role_config.get("maxSessionDurationSeconds", DEFAULT_MAX_SESSION_SECONDS),
-        assume_role_policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "GitHubActionsEnvironment",
-                        "Effect": "Allow",
-                        "Principal": {"Federated": federated},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {
-                                f"{GITHUB_OIDC_HOST}:aud": audience,
-                                f"{GITHUB_OIDC_HOST}:sub": trusted,
-                            }
-                        },
-                    }
-                ],
-            }
-        ),
+        assume_role_policy=trust_policy("GitHubActionsEnvironment", federated, audience, trusted),
         tags=tags,
         opts=component.child(provider=provider, stateful=True, depends_on=[oidc]),
     )
