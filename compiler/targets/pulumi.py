@@ -53,11 +53,15 @@ def requirements(integrations: tuple[Integration, ...]) -> list[str]:
     return [PULUMI_REQUIREMENT, *sorted(extra)]
 
 
-def stack_config(model: Model, env: Environment, layout: Layout) -> dict[str, Any]:
-    """Non-secret stack config of one environment, in the main project's namespace."""
+def stack_config(model: Model, env: Environment, layout: Layout, esc_definition: str = "") -> dict[str, Any]:
+    """Non-secret stack config of one environment, in the main project's namespace.
+
+    A bootstrap stack also carries the definition of the ESC environment it manages.
+    """
     ns = model.project.pulumi_project
     project = model.project
-    return {
+    extra = {f"{ns}:escDefinition": esc_definition} if esc_definition else {}
+    return extra | {
         f"{ns}:environment": env.name,
         f"{ns}:tier": env.tier,
         f"{ns}:protect": env.protect,
@@ -161,6 +165,7 @@ class PulumiTarget:
         }
         for package in ("program", "program/integrations", "program/gpu_pools"):
             files[f"{root}/{package}/__init__.py"] = template(f"pulumi/{package}/__init__.py.j2", header=header([]))
+        texts = esc_texts(ctx) if layout.bootstrap else {}
         for env in model.environments:
             files[f"{root}/Pulumi.{env.name}.yaml"] = template(
                 "pulumi/Pulumi.stack.yaml.j2",
@@ -168,18 +173,15 @@ class PulumiTarget:
                 env=env,
                 esc_environment=layout.esc_environment(env),
                 esc_file=f"generated/esc/{env.name}{layout.suffix}.yaml",
-                config=stack_config(model, env, layout),
+                config=stack_config(model, env, layout, texts.get(env.name, "")),
             )
-        texts = esc_texts(ctx) if layout.bootstrap else {}
         for integration in integrations:
-            files[f"{root}/program/integrations/{integration.module}.py"] = self._integration(
-                ctx, integration, layout, texts
-            )
+            files[f"{root}/program/integrations/{integration.module}.py"] = self._integration(ctx, integration, layout)
         for pool in pools:
             files[f"{root}/program/gpu_pools/{pool.module}.py"] = self._pool(ctx, pool)
         return files
 
-    def _integration(self, ctx: Context, integration: Integration, layout: Layout, texts: dict[str, str]) -> str:
+    def _integration(self, ctx: Context, integration: Integration, layout: Layout) -> str:
         meta = _meta(ctx, integration, {"type": integration.type.name, "category": integration.type.category})
         secrets = {s.name: s.config_key for s in integration.secrets}
         # Bootstrap modules read the whole model (environments, routes, ESC definitions).
@@ -191,7 +193,6 @@ class PulumiTarget:
             meta=meta,
             secrets=secrets,
             model=ctx.model,
-            esc_texts=texts,
             notifications_environment=NOTIFICATIONS_ENVIRONMENT,
         )
 
