@@ -316,3 +316,52 @@ def test_redactor_masks_every_form_of_a_secret() -> None:
     assert "A" * 64 not in redact(json.dumps({"key": pem})) and "BEGIN" not in redact(json.dumps({"key": pem}))
     assert redact("short stays") == "short stays"
     assert redact("Authorization: Bearer abcdefghijklmnopqrstuvwxyz") == "Authorization: Bearer ***"
+
+
+def every_service(fakes: Fakes, mode: str) -> list[str]:
+    names = sorted(fakes.services)
+    assert set(names) == set(CHECKS) - {"aws"}  # aws is skipped (SigV4), every other type has a fake
+    for name in names:
+        fakes[name].mode = mode
+    return names
+
+
+def test_every_service_reports_an_auth_failure_without_retrying(check_env: Run, fakes: Fakes) -> None:
+    names = every_service(fakes, "auth-failure")
+    result, doc = check_env("--concurrency", "12")
+    assert result.code == 1
+    results = by_name(doc)
+    for name in names:
+        assert results[name]["status"] == "failure", name
+        assert results[name]["error"].startswith("authentication failed: "), (name, results[name]["error"])
+        assert (results[name]["attempts"], len(fakes[name].requests)) == (1, 1), name
+
+
+def test_every_service_waits_for_retry_after_then_succeeds(check_env: Run, fakes: Fakes) -> None:
+    names = every_service(fakes, "rate-limited")
+    result, doc = check_env("--concurrency", "12")
+    assert result.code == 0, result.out
+    results = by_name(doc)
+    for name in names:
+        first, retry = fakes[name].requests[:2]
+        assert results[name]["status"] == "success", name
+        assert retry.time - first.time >= 1.0, name  # Retry-After: 1
+
+
+def test_every_service_times_out(check_env: Run, fakes: Fakes, tmp_path: Path) -> None:
+    import re
+
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    for path in (specs / "integrations").glob("*.yaml"):
+        text = re.sub(r"timeout: \d+s", "timeout: 1s", path.read_text(encoding="utf-8"))
+        path.write_text(re.sub(r"retries: \d+", "retries: 0", text), encoding="utf-8")
+    names = every_service(fakes, "slow")
+    started = time.monotonic()
+    result, doc = check_env("--concurrency", "12", specs=specs)
+    assert time.monotonic() - started < 10
+    assert result.code == 1
+    results = by_name(doc)
+    for name in names:
+        assert results[name]["status"] == "failure", name
+        assert results[name]["error"].startswith("timed out after 1s"), (name, results[name]["error"])
