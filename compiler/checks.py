@@ -8,6 +8,7 @@ reported as dangling too.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -266,13 +267,29 @@ def in_environment(diagnostic: Diagnostic, env: str) -> Diagnostic:
     return replace(diagnostic, message=f"in environment '{env}': {diagnostic.message}")
 
 
+def _resource_keys(config: Any, field_path: str) -> Iterable[tuple[JsonPath, str]]:
+    """(location, key) for each resource a config list names.
+
+    ``roles[].name``: one key per item. ``environmentVariables[].key+targets[]``: one key per
+    combination of the item's fields (a Vercel variable is one resource per key and target).
+    """
+    first, *others = field_path.split("+")
+    if not others:
+        yield from ((path, str(value)) for path, value in _walk(config, first.split("."), ("spec", "config")))
+        return
+    *parent, leaf = first.split(".")
+    for item_path, item in _walk(config, parent, ("spec", "config")):
+        columns = [[(p, str(v)) for p, v in _walk(item, f.split("."), item_path)] for f in [leaf, *others]]
+        for combo in itertools.product(*columns):
+            yield combo[0][0], "/".join(value for _, value in combo)
+
+
 def _unique_keys(doc: Document, fields: Iterable[str]) -> list[Diagnostic]:
     """Config items that name a resource must be unique, or two resources would share a name."""
     out = []
     for field_path in fields:
         seen: dict[str, JsonPath] = {}
-        for path, value in _walk(doc.data["spec"]["config"], field_path.split("."), ("spec", "config")):
-            key = str(value)
+        for path, key in _resource_keys(doc.data["spec"]["config"], field_path):
             if key in seen:
                 first = doc.locate(seen[key])
                 out.append(

@@ -28,6 +28,7 @@ class IntegrationType:
     # or "alert-route" (the Project's alert routes).
     references: tuple[tuple[str, str], ...] = ()
     # Config list fields whose items name a resource (``roles[].name``): each must be unique.
+    # ``a[].x+y[]`` makes the key from several fields of one item (one resource per combination).
     unique_keys: tuple[str, ...] = ()
     # Whether it owns resources the deploy pipeline depends on (rendered into the bootstrap project).
     bootstrap: bool = False

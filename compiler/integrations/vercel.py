@@ -16,5 +16,5 @@ ENTRY = IntegrationType(
     docs="https://vercel.com/docs/rest-api",
     requirements=("pulumiverse-vercel==5.21.1",),
     references=(("environmentVariables[].secret", "secret"),),
-    unique_keys=("domains[]",),
+    unique_keys=("domains[]", "environmentVariables[].key+targets[]"),
 )
