@@ -34,6 +34,23 @@ class StackRun:
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
 
+    def component(self, type_token: str, name: str | None = None) -> dict[str, Any]:
+        """The one component of that type (and name); fails loudly if there is none or several."""
+        found = [r for r in self.of_type(type_token) if name is None or r["name"] == name]
+        if len(found) != 1:
+            raise HarnessError(f"stack {self.stack}: {len(found)} components {type_token} {name or ''}".rstrip())
+        return found[0]
+
+    def children(self, parent: dict[str, Any]) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["parent"] == parent["urn"]]
+
+
+def secret_value(value: Any) -> Any:
+    """The value under a recorded secret marker; fails if it is not marked secret."""
+    if not (isinstance(value, dict) and set(value) == {"__secret__"}):
+        raise AssertionError(f"not a secret: {value!r}")
+    return value["__secret__"]
+
 
 def _yaml(path: Path) -> Any:
     from ruamel.yaml import YAML

@@ -100,8 +100,7 @@ def module() -> Iterator[ModuleType]:
 
 def children(run: StackRun, component_type: str) -> dict[str, dict[str, Any]]:
     """The resources of the aws component, by logical name."""
-    (component,) = [r for r in run.resources if r["type"] == component_type and r["name"] == AWS.name]
-    return {r["name"]: r for r in run.resources if r["parent"] == component["urn"]}
+    return {r["name"]: r for r in run.children(run.component(component_type, AWS.name))}
 
 
 def infra_children(run: StackRun) -> dict[str, dict[str, Any]]:

@@ -42,12 +42,11 @@ def protected(env: str) -> bool:
 
 
 def component(run: StackRun) -> dict[str, Any]:
-    (found,) = [r for r in run.resources if r["type"] == "sophia:bootstrap:GitHub"]
-    return found
+    return run.component("sophia:bootstrap:GitHub")
 
 
 def children(run: StackRun) -> list[dict[str, Any]]:
-    return [r for r in run.resources if r["parent"] == component(run)["urn"]]
+    return run.children(component(run))
 
 
 def of_type(run: StackRun, kind: str) -> list[dict[str, Any]]:

@@ -41,8 +41,7 @@ def protected(env: str) -> bool:
 
 
 def component(run: StackRun) -> dict[str, Any]:
-    (found,) = [r for r in run.resources if r["type"] == "sophia:bootstrap:PulumiEsc"]
-    return found
+    return run.component("sophia:bootstrap:PulumiEsc")
 
 
 def of_type(run: StackRun, kind: str) -> list[dict[str, Any]]:

@@ -29,8 +29,7 @@ def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
 
 
 def component(run: StackRun) -> dict[str, Any]:
-    (found,) = [r for r in run.resources if r["type"] == "sophia:integrations:Slack"]
-    return found
+    return run.component("sophia:integrations:Slack")
 
 
 def config(env: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from compiler.harness import StackRun
+from compiler.harness import StackRun, secret_value
 
 ENVIRONMENTS = ["development", "staging", "production"]
 COMPONENT = "sophia:integrations:Snowflake"
@@ -38,12 +38,11 @@ def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
 
 
 def component(run: StackRun) -> dict[str, Any]:
-    (found,) = [r for r in run.resources if r["type"] == COMPONENT and r["name"] == "snowflake"]
-    return found
+    return run.component(COMPONENT, "snowflake")
 
 
 def children(run: StackRun) -> list[dict[str, Any]]:
-    return [r for r in run.resources if r["parent"] == component(run)["urn"]]
+    return run.children(component(run))
 
 
 def one(run: StackRun, type_token: str) -> dict[str, Any]:
@@ -51,10 +50,7 @@ def one(run: StackRun, type_token: str) -> dict[str, Any]:
     return found
 
 
-def secret(value: Any) -> Any:
-    """The value under its secret marker; fails if it is not marked secret."""
-    assert isinstance(value, dict) and set(value) == {"__secret__"}, f"not a secret: {value!r}"
-    return value["__secret__"]
+secret = secret_value
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
