@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import schemas
-from .diagnostics import Diagnostic, Location, error
+from .diagnostics import Diagnostic, error
 from .integrations import REGISTRY
 from .load import Document, JsonPath, format_path
 from .resolve import effective, overrides_of
@@ -440,4 +440,4 @@ def build_catalog(docs: Sequence[Document], schema_ok: Sequence[Document]) -> Ca
     return catalog
 
 
-__all__ = ["Catalog", "Location", "build_catalog", "config_key", "env_var", "run"]
+__all__ = ["Catalog", "build_catalog", "config_key", "env_var", "run"]

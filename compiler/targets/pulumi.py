@@ -15,7 +15,7 @@ from typing import Any
 
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..render import Context, header, template
-from .esc import esc_texts
+from .esc import alert_webhook_key, esc_texts
 from .workflows import NOTIFICATIONS_ENVIRONMENT
 
 # The SDK the generated program and the mocks harness are written against.
@@ -194,6 +194,8 @@ class PulumiTarget:
             secrets=secrets,
             model=ctx.model,
             notifications_environment=NOTIFICATIONS_ENVIRONMENT,
+            # Alert route -> the stack config key ESC maps its webhook URL to (one derivation, in esc.py).
+            alert_webhooks={r.name: alert_webhook_key(r.name) for r in ctx.model.project.alert_routes},
         )
 
     def _pool(self, ctx: Context, pool: GpuPool) -> str:
