@@ -148,6 +148,36 @@ class Integration:
     def module(self) -> str:
         return module_name(self.name)
 
+    def enabled(self, env: str) -> bool:
+        return self.per_env[env].enabled
+
+    def program_secrets(self, env: str, project: str) -> tuple[Secret, ...]:
+        """The secrets the ``project`` ("pulumi" or "bootstrap") module reads in one environment.
+
+        Those its config names through a secret reference, plus the type's own; nothing where it is
+        disabled, or where the other project's module is the one that authenticates with them.
+        """
+        if not self.enabled(env) or project != self.type.secrets_project:
+            return ()
+        names = set(self.type.program_secrets)
+        config = self.per_env[env].config
+        for field_path, target in self.type.references:
+            if target == "secret":
+                names.update(str(v) for v in config_values(config, field_path.split(".")))
+        return tuple(s for s in self.secrets if s.name in names)
+
+
+def config_values(data: Any, parts: Sequence[str]) -> list[Any]:
+    """Values at a dotted path of a config, where ``name[]`` steps into every item of a list."""
+    if not parts:
+        return [data]
+    head, rest = parts[0], parts[1:]
+    child = data.get(head.removesuffix("[]")) if isinstance(data, Mapping) else None
+    if child is None:
+        return []
+    items = child if head.endswith("[]") and isinstance(child, (list, tuple)) else [child]
+    return [value for item in items for value in config_values(item, rest)]
+
 
 @dataclass(frozen=True)
 class GpuPoolEnv:

@@ -32,6 +32,10 @@ class IntegrationType:
     unique_keys: tuple[str, ...] = ()
     # Whether it owns resources the deploy pipeline depends on (rendered into the bootstrap project).
     bootstrap: bool = False
+    # Secrets its Pulumi module always reads, besides those its config names through ``references``.
+    program_secrets: tuple[str, ...] = ()
+    # The project whose module reads its secrets: "pulumi" (infrastructure) or "bootstrap".
+    secrets_project: str = "pulumi"
 
     @property
     def schema(self) -> str:

@@ -17,4 +17,5 @@ ENTRY = IntegrationType(
     requirements=("pulumi-github==6.15.0",),
     references=(("app.privateKeySecret", "secret"), ("tokenSecret", "secret")),
     bootstrap=True,
+    secrets_project="bootstrap",
 )

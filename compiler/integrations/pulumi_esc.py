@@ -17,4 +17,5 @@ ENTRY = IntegrationType(
     references=(("accessTokenSecret", "secret"), ("webhook.alertRoute", "alert-route")),
     unique_keys=("teams[].name",),
     bootstrap=True,
+    secrets_project="bootstrap",
 )

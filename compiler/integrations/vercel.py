@@ -17,4 +17,5 @@ ENTRY = IntegrationType(
     requirements=("pulumiverse-vercel==5.21.1",),
     references=(("environmentVariables[].secret", "secret"),),
     unique_keys=("domains[]", "environmentVariables[].key+targets[]"),
+    program_secrets=("api-token",),
 )

@@ -16,10 +16,12 @@ from typing import Any
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..render import Context, header, template
 from .esc import alert_webhook_key, esc_texts
-from .workflows import NOTIFICATIONS_ENVIRONMENT
+from ..access import NOTIFICATIONS_ENVIRONMENT, alert_routes_read, bootstrap_settings
 
-# The SDK the generated program and the mocks harness are written against.
-PULUMI_REQUIREMENT = "pulumi==3.272.0"
+# The SDK the generated program and the mocks harness are written against; the workflows
+# install the Pulumi CLI of the same release.
+PULUMI_VERSION = "3.272.0"
+PULUMI_REQUIREMENT = f"pulumi=={PULUMI_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,12 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
     """
     ns = model.project.pulumi_project
     project = model.project
-    extra = {f"{ns}:escDefinition": esc_definition} if esc_definition else {}
+    kind = layout.root
+    extra: dict[str, Any] = {}
+    if layout.bootstrap:
+        extra[f"{ns}:access"] = bootstrap_settings(model, env)
+        extra[f"{ns}:alertWebhooks"] = {r: alert_webhook_key(r) for r in alert_routes_read(model, env, kind)}
+        extra[f"{ns}:escDefinition"] = esc_definition
     return extra | {
         f"{ns}:environment": env.name,
         f"{ns}:tier": env.tier,
@@ -78,19 +85,27 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         f"{ns}:esc": {"environment": env.esc_environment, "secretsEnvironment": env.esc_secrets},
         f"{ns}:alertRoutes": {r.name: {"channel": r.channel} for r in project.alert_routes},
         f"{ns}:alertRoute": env.alert_route or "",
-        f"{ns}:integrations": {i.name: _integration_settings(i, env) for i in layout.integrations(model)},
+        f"{ns}:integrations": {i.name: _integration_settings(i, env, kind) for i in layout.integrations(model)},
         f"{ns}:gpuPools": {p.name: _pool_settings(p, env.name) for p in layout.gpu_pools(model)},
     }
 
 
-def _integration_settings(integration: Integration, env: Environment) -> dict[str, Any]:
+def _integration_settings(integration: Integration, env: Environment, project: str) -> dict[str, Any]:
     per_env = integration.per_env[env.name]
+    # Secret name -> stack config key, for exactly the secrets this project's module reads here.
+    secrets = {s.name: s.config_key for s in integration.program_secrets(env.name, project)}
     hc = per_env.health_check
     health: dict[str, Any] = {"enabled": hc.enabled, "timeoutSeconds": hc.timeout_seconds, "retries": hc.retries}
     if hc.rate_limit_per_minute is not None:
         health["rateLimitPerMinute"] = hc.rate_limit_per_minute
     protect = env.protect if per_env.protect is None else per_env.protect
-    return {"enabled": per_env.enabled, "protect": protect, "config": thaw(per_env.config), "healthCheck": health}
+    return {
+        "enabled": per_env.enabled,
+        "protect": protect,
+        "config": thaw(per_env.config),
+        "secrets": secrets,
+        "healthCheck": health,
+    }
 
 
 def _pool_settings(pool: GpuPool, env: str) -> dict[str, Any]:

@@ -1,27 +1,27 @@
-"""GitHub Actions workflows: specs checks, deploys, scheduled integration tests, drift detection.
+"""GitHub Actions workflows: pull-request checks, deploys, scheduled integration tests, drift detection.
 
 Rendered from ``templates/workflows``. Actions are pinned to full commit SHAs
 from the one pin table (``templates/workflows/action-pins.json``); spec values
 enter workflow text only as safe YAML scalars, and ``run:`` blocks read them
-from ``env:``, never from a ``${{ }}`` expression.
+from ``env:``, never from a ``${{ }}`` expression. Who may run what (subjects,
+roles, teams, GitHub environments) comes from :mod:`compiler.access`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ..model import Environment, Model
+from ..access import NOTIFICATIONS_ENVIRONMENT, StackAccess, required_checks, stacks
 from ..render import Context, header, template
 from ..resources import data_dir
+from .pulumi import PULUMI_VERSION
 
 PYTHON_VERSION = "3.11"
-# Failure notifications outside a deploy job run in this GitHub environment (no reviewers),
-# which the github bootstrap module creates with the Slack webhook as its only secret.
-NOTIFICATIONS_ENVIRONMENT = "notifications"
-TRIGGERS = {"pull-request": "pull_request", "push": "push", "release": "release"}
+# GitHub refuses issue comments over 65,536 characters.
+COMMENT_LIMIT = 60_000
+FILES = ("specs.yml", "deploy.yml", "integration-tests.yml", "drift.yml")
 
 
 @cache
@@ -37,42 +37,28 @@ def uses(action: str) -> str:
     return f"{action}@{pin['sha']} # {pin['tag']}"
 
 
-@dataclass(frozen=True)
-class Stack:
-    """What a workflow needs to know about one environment."""
-
-    env: Environment
-    event: str
-    pulumi_stack: str
-    esc_environment: str
-    role_arn: str
-    drift_role_arn: str
+def condition(stack: StackAccess) -> str:
+    """The job-level ``if:`` of a deploy job: its event, and never a pre-release."""
+    test = f"github.event_name == '{stack.event}'"
+    return test + " && !github.event.release.prerelease" if stack.event == "release" else test
 
 
-def _role_name(model: Model, key: str, default: str) -> str:
-    aws = next((i for i in model.integrations if i.type.name == "aws"), None)
-    if aws is None:
-        return default
-    config = next(iter(aws.per_env.values())).config
-    role = config.get(key) or {}
-    return str(role.get("name", default))
+def describe(stack: StackAccess) -> str:
+    if stack.gate.branch_pattern:
+        return f"pushes to {stack.gate.branch_pattern}"
+    if stack.gate.tag_pattern:
+        return f"published releases (not pre-releases) tagged {stack.gate.tag_pattern}"
+    return "pull requests"
 
 
-def stacks(model: Model) -> list[Stack]:
-    org, project = model.project.organization, model.project.pulumi_project
-    deploy_role = _role_name(model, "deployRole", f"{project}-deploy")
-    drift_role = f"{project}-drift"  # created by the aws bootstrap module
-    return [
-        Stack(
-            env,
-            TRIGGERS[env.deploy_on],
-            f"{org}/{project}/{env.name}",
-            f"{org}/{env.esc_environment}",
-            f"arn:aws:iam::{env.account}:role/{deploy_role}",
-            f"arn:aws:iam::{env.account}:role/{drift_role}",
-        )
-        for env in model.environments
-    ]
+def deploy_needs(all_stacks: list[StackAccess]) -> dict[str, str]:
+    """Stacks deployed by the same event deploy in tier order, each after the one before succeeds."""
+    needs: dict[str, str] = {}
+    last: dict[str, str] = {}
+    for stack in all_stacks:
+        needs[stack.env.name] = last.get(stack.event, "")
+        last[stack.event] = f"deploy-{stack.env.name}"
+    return needs
 
 
 class WorkflowsTarget:
@@ -81,18 +67,24 @@ class WorkflowsTarget:
 
     def render(self, ctx: Context) -> dict[str, str]:
         model = ctx.model
+        access = stacks(model)
         values = {
             "header": header(ctx.source_names(model.sources)),
             "project": model.project,
-            "stacks": stacks(model),
-            "events": sorted({TRIGGERS[e.deploy_on] for e in model.environments}),
+            "stacks": access,
+            "events": sorted({s.event for s in access}),
+            "needs": deploy_needs(access),
+            "condition": condition,
+            "describe": describe,
+            "required": required_checks(model),
             "default_env": model.environments[0].name,
-            "esc_map": json.dumps({s.env.name: s.esc_environment for s in stacks(model)}, sort_keys=True),
+            "test_jobs": [f"test-{s.env.name}" for s in access],
+            "drift_jobs": [f"drift-{s.env.name}" for s in access],
+            "crons": sorted({s.drift_cron for s in access}),
             "python_version": PYTHON_VERSION,
+            "pulumi_version": PULUMI_VERSION,
+            "comment_limit": f"{COMMENT_LIMIT:_}",
             "uses": uses,
             "notifications": NOTIFICATIONS_ENVIRONMENT,
         }
-        return {
-            name: template(f"workflows/{name}.j2", **values)
-            for name in ("specs.yml", "deploy.yml", "integration-tests.yml", "drift.yml")
-        }
+        return {name: template(f"workflows/{name}.j2", **values) for name in FILES}

@@ -29,6 +29,9 @@ class Stack:
         self.alert_route: str = self.config.get("alertRoute") or ""
         self.integrations: dict[str, Any] = self.config.get_object("integrations") or {}
         self.gpu_pools: dict[str, Any] = self.config.get_object("gpuPools") or {}
+        # Bootstrap stacks only: what they create for the pipeline, and the alert routes they post to.
+        self.access: dict[str, Any] = self.config.get_object("access") or {}
+        self.alert_webhooks: dict[str, str] = self.config.get_object("alertWebhooks") or {}
 
     @property
     def compliance(self) -> list[str]:
@@ -42,6 +45,14 @@ class Stack:
     def secret(self, key: str) -> pulumi.Output[str]:
         """A secret mapped into stack config by the ESC environment; always a secret Output."""
         return self.config.require_secret(key)
+
+    def secrets(self, settings: dict[str, Any]) -> dict[str, pulumi.Output[str]]:
+        """The secrets a module reads in this stack (its settings name exactly those), by secret name."""
+        return {name: self.secret(key) for name, key in settings.get("secrets", {}).items()}
+
+    def alert_webhook(self, route: str) -> pulumi.Output[str]:
+        """The Slack incoming-webhook URL of an alert route this stack posts to."""
+        return self.secret(self.alert_webhooks[route])
 
     def tags(self, component: Component) -> dict[str, str]:
         """Tags for every resource that takes them: ownership, environment, compliance scope."""

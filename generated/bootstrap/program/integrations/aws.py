@@ -44,13 +44,10 @@ META = {'description': 'AWS infrastructure - reached through IAM roles assumed w
         'type': 'aws',
         'category': 'infrastructure',
         'source': 'specs/integrations/aws.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {}
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
-# The schema's defaults (schema/integrations/aws.json): stack config holds only what the spec sets.
-DEFAULT_AUDIENCE = "sts.amazonaws.com"
+# The schema's default (schema/integrations/aws.json): stack config holds only what the spec sets.
 DEFAULT_MAX_SESSION_SECONDS = 3600
 
 # The AWS-managed policies the infrastructure module attaches to its AWS Backup role
@@ -66,13 +63,14 @@ def role_path(stack: runtime.Stack) -> str:
     return f"/{stack.project['name']}/{stack.environment}/"
 
 
-def subject(stack: runtime.Stack) -> str:
-    """The one OIDC subject trusted: jobs of this repository running in this environment's GitHub environment.
+def identity(stack: runtime.Stack, kind: str) -> dict[str, Any]:
+    """The deploy or reader identity of this environment: its OIDC subject and role name (stack config ``access``).
 
-    Every deploy job, including the pull-request deploy of a development environment, runs in its
-    GitHub environment, so branch, pull-request and fork jobs without it get no credentials.
+    The deploy subject is this environment's GitHub environment, which admits only the refs that
+    deploy it; the reader subject is the default branch. Pull requests present neither.
     """
-    return f"repo:{stack.project['repository']}:environment:{stack.environment}"
+    found: dict[str, Any] = stack.access["identities"][kind]
+    return found
 
 
 def trust_policy(sid: str, federated: str, audience: str, subject: str) -> str:
@@ -86,11 +84,6 @@ def trust_policy(sid: str, federated: str, audience: str, subject: str) -> str:
         "Condition": {"StringEquals": condition},
     }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
-def drift_subject(stack: runtime.Stack) -> str:
-    """Scheduled drift detection runs from the default branch, outside any GitHub environment."""
-    return f"repo:{stack.project['repository']}:ref:refs/heads/{stack.project['defaultBranch']}"
 
 
 def _drift_role(
@@ -107,10 +100,11 @@ def _drift_role(
     It trusts the default branch rather than a GitHub environment, so the scheduled drift job
     needs no deployment approval; read-only access is what makes that safe.
     """
-    trusted = drift_subject(stack)
+    reader = identity(stack, "reader")
+    trusted = reader["subject"]
     role = aws.iam.Role(
         f"{NAME}.drift-role",
-        name=f"{stack.project['name']}-drift",
+        name=reader["awsRole"],
         description=f"Assumed by GitHub Actions ({trusted}) to detect drift in {stack.project['name']}/{stack.environment}",
         max_session_duration=DEFAULT_MAX_SESSION_SECONDS,
         assume_role_policy=trust_policy("GitHubActionsDefaultBranch", federated, audience, trusted),
@@ -130,8 +124,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
-    component = runtime.Component(TYPE, NAME, META, settings, secrets)
+    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(settings))
     config = component.config
     tags = stack.tags(component)
     # The only provider: this environment's region, and it refuses to act in any account but this
@@ -143,9 +136,10 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
         opts=component.child(),
     )
-    audience = (config.get("oidc") or {}).get("audience", DEFAULT_AUDIENCE)
+    audience = str(stack.access["awsAudience"])
     # One provider per URL and account. Losing it or the role locks the pipeline out, so both are
-    # protected where the spec protects stateful resources.
+    # protected where the spec protects stateful resources. An account that already has one
+    # (another tool made it) imports it once instead (README: first-time set-up).
     oidc = aws.iam.OpenIdConnectProvider(
         f"{NAME}.github-oidc",
         url=GITHUB_OIDC_URL,
@@ -155,13 +149,14 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
         opts=component.child(provider=provider, stateful=True),
     )
     role_config = config["deployRole"]
-    trusted = subject(stack)
+    deployer = identity(stack, "deploy")
+    trusted = deployer["subject"]
     # The ARN IAM gives that provider is fixed by account and host; naming it here (rather than
     # waiting for oidc.arn) keeps the trust policy plain data, and depends_on orders the creation.
     federated = f"arn:aws:iam::{stack.account}:oidc-provider/{GITHUB_OIDC_HOST}"
     role = aws.iam.Role(
         f"{NAME}.deploy-role",
-        name=role_config["name"],
+        name=deployer["awsRole"],
         description=f"Assumed by GitHub Actions ({trusted}) to deploy {stack.project['name']}/{stack.environment}",
         max_session_duration=role_config.get("maxSessionDurationSeconds", DEFAULT_MAX_SESSION_SECONDS),
         assume_role_policy=trust_policy("GitHubActionsEnvironment", federated, audience, trusted),

@@ -18,7 +18,11 @@
 #   specs/project.yaml
 #   specs/rotation-policies.yaml
 """GitHub integration github (bootstrap): this environment's GitHub environment,
-the secrets and variables its deploy workflow reads, and branch protection of the default branch."""
+which admits only the refs that deploy it, the secret its deploy workflow reads, and (in the
+org-wide stack) branch protection of the default branch and the notifications environment.
+
+What each environment admits comes from stack config (``access``, derived by the compiler
+in one place and checked against the workflows at compile time)."""
 
 from __future__ import annotations
 
@@ -37,13 +41,6 @@ META = {'description': 'GitHub repository and CI/CD - the Sophia AI repository, 
         'type': 'github',
         'category': 'devops',
         'source': 'specs/integrations/github.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'app-private-key': 'githubAppPrivateKey'}
-# Alert route -> the stack config key its Slack incoming-webhook URL is mapped to from ESC.
-ALERT_WEBHOOKS = {'platform': 'alertWebhookPlatform', 'oncall': 'alertWebhookOncall'}
-# The GitHub environment the workflows' failure notifications run in (no reviewers); it holds
-# the Project's first alert route as SLACK_WEBHOOK_URL, so no secret is used outside an environment.
-NOTIFICATIONS = 'notifications'
 NOTIFICATIONS_ROUTE = 'platform'
 
 
@@ -51,66 +48,38 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
-    component = runtime.Component(TYPE, NAME, META, settings, secrets)
+    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(settings))
     config = component.config
     # The repository is the Project's; every environment's stack manages only its own GitHub environment.
     owner, repository = str(stack.project["repository"]).split("/", 1)
     provider = github.Provider(f"{NAME}.provider", owner=owner, **_credentials(component), opts=component.child())
-    production = stack.tier == "production"
-
-    reviewers = _reviewers(stack, config)
-    policy = _deployment_policy(stack, config) if production else None
-    environment = github.RepositoryEnvironment(
-        f"{NAME}.environment",
-        repository=repository,
-        environment=stack.environment,
-        prevent_self_review=True if production else None,
-        reviewers=[reviewers] if reviewers else None,
-        deployment_branch_policy={"protected_branches": False, "custom_branch_policies": True} if policy else None,
-        # Deleting a GitHub environment deletes its secrets and deployment history.
-        opts=component.child(provider=provider, stateful=True),
-    )
-    if policy:
-        github.RepositoryEnvironmentDeploymentPolicy(
-            f"{NAME}.deploymentPolicy",
-            repository=repository,
-            environment=environment.environment,
-            **policy,
-            opts=component.child(provider=provider),
-        )
+    gate = stack.access["githubEnvironment"]
+    environment = _environment(gate, _reviewers(stack, config), repository, provider, component)
 
     # The workflows authenticate to Pulumi Cloud and AWS with GitHub OIDC, so no
     # Pulumi or AWS credential is stored here; the only secret is the Slack webhook.
     secret_names = []
     if stack.alert_route:
-        github.ActionsEnvironmentSecret(
-            f"{NAME}.secret.SLACK_WEBHOOK_URL",
-            repository=repository,
-            environment=environment.environment,
-            secret_name="SLACK_WEBHOOK_URL",
-            value=stack.secret(ALERT_WEBHOOKS[stack.alert_route]),
-            opts=component.child(provider=provider),
-        )
+        _slack_secret(stack, f"{NAME}.secret.SLACK_WEBHOOK_URL", stack.alert_route, environment, repository, provider, component)
         secret_names.append("SLACK_WEBHOOK_URL")
-    variables = _variables(stack)
-    for key, value in variables.items():
-        github.ActionsEnvironmentVariable(
-            f"{NAME}.variable.{key}",
-            repository=repository,
-            environment=environment.environment,
-            variable_name=key,
-            value=value,
-            opts=component.child(provider=provider),
-        )
 
-    if production:
-        _notifications(stack, repository, provider, component)
+    notifications = stack.access.get("notificationsEnvironment")
+    if notifications and NOTIFICATIONS_ROUTE:
+        shared = _environment(notifications, {}, repository, provider, component, suffix=f".{notifications['name']}")
+        _slack_secret(
+            stack,
+            f"{NAME}.secret.{notifications['name']}.SLACK_WEBHOOK_URL",
+            NOTIFICATIONS_ROUTE,
+            shared,
+            repository,
+            provider,
+            component,
+        )
 
     protection = config.get("branchProtection")
     # Branch protection belongs to the repository every environment shares: only
-    # the stack of the production-tier environment manages it.
-    protected = production and protection is not None
+    # the org-wide stack (the production-tier environment's) manages it.
+    protected = bool(stack.access.get("orgWide")) and protection is not None
     if protected:
         _branch_protection(stack, repository, protection, provider, component)
 
@@ -119,10 +88,61 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
             "repository": f"{owner}/{repository}",
             "environment": stack.environment,
             "secrets": secret_names,
-            "variables": variables,
-            "deploymentPolicy": policy or {},
+            "deploymentPolicy": {k: v for k, v in gate.items() if k in ("branchPattern", "tagPattern")},
             "branchProtection": stack.project["defaultBranch"] if protected else None,
         }
+    )
+
+
+def _environment(
+    gate: dict[str, Any],
+    reviewers: dict[str, list[int]],
+    repository: str,
+    provider: github.Provider,
+    component: runtime.Component,
+    suffix: str = "",
+) -> github.RepositoryEnvironment:
+    """A GitHub environment that admits only its branch or tag pattern, and whose reviewers no admin bypasses."""
+    restricted = "branchPattern" in gate or "tagPattern" in gate
+    environment = github.RepositoryEnvironment(
+        f"{NAME}.environment{suffix}",
+        repository=repository,
+        environment=gate["name"],
+        can_admins_bypass=bool(gate.get("canAdminsBypass", False)),
+        prevent_self_review=True if reviewers else None,
+        reviewers=[reviewers] if reviewers else None,
+        deployment_branch_policy={"protected_branches": False, "custom_branch_policies": True} if restricted else None,
+        # Deleting a GitHub environment deletes its secrets and deployment history.
+        opts=component.child(provider=provider, stateful=True),
+    )
+    for key, argument in (("branchPattern", "branch_pattern"), ("tagPattern", "tag_pattern")):
+        if key in gate:
+            github.RepositoryEnvironmentDeploymentPolicy(
+                f"{NAME}.deploymentPolicy{suffix}",
+                repository=repository,
+                environment=environment.environment,
+                **{argument: gate[key]},
+                opts=component.child(provider=provider),
+            )
+    return environment
+
+
+def _slack_secret(
+    stack: runtime.Stack,
+    name: str,
+    route: str,
+    environment: github.RepositoryEnvironment,
+    repository: str,
+    provider: github.Provider,
+    component: runtime.Component,
+) -> None:
+    github.ActionsEnvironmentSecret(
+        name,
+        repository=repository,
+        environment=environment.environment,
+        secret_name="SLACK_WEBHOOK_URL",
+        value=stack.alert_webhook(route),
+        opts=component.child(provider=provider),
     )
 
 
@@ -145,63 +165,13 @@ def _reviewers(stack: runtime.Stack, config: dict[str, Any]) -> dict[str, list[i
 
     Ids come from the spec (config.reviewerIds), not from a lookup when the stack
     runs: a lookup would need the App to read organization members, and would make
-    a preview depend on the GitHub API.
+    a preview depend on the GitHub API. Compile refuses a reviewer without an id.
     """
     known: dict[str, int] = config.get("reviewerIds") or {}
     found: dict[str, list[int]] = {"teams": [], "users": []}
-    for reviewer in stack.deploy.get("reviewers", []):
-        if reviewer not in known:
-            raise ValueError(
-                f"deploy reviewer {reviewer!r} of environment {stack.environment!r} has no id in the {NAME} "
-                "integration's config.reviewerIds"
-            )
+    for reviewer in stack.access["githubEnvironment"].get("reviewers", []):
         found["teams" if "/" in reviewer else "users"].append(int(known[reviewer]))
     return {kind: ids for kind, ids in found.items() if ids}
-
-
-def _deployment_policy(stack: runtime.Stack, config: dict[str, Any]) -> dict[str, str] | None:
-    """What may deploy: release tags where releases deploy, the default branch where pushes do."""
-    deploy_on = stack.deploy.get("on")
-    if deploy_on == "release":
-        return {"tag_pattern": str(config.get("releaseTagPattern", "v*"))}
-    if deploy_on == "push":
-        return {"branch_pattern": str(stack.project["defaultBranch"])}
-    return None
-
-
-def _notifications(
-    stack: runtime.Stack, repository: str, provider: github.Provider, component: runtime.Component
-) -> None:
-    """The repository-wide environment that non-deploy workflows notify Slack from."""
-    notifications = github.RepositoryEnvironment(
-        f"{NAME}.environment.{NOTIFICATIONS}",
-        repository=repository,
-        environment=NOTIFICATIONS,
-        opts=component.child(provider=provider),
-    )
-    github.ActionsEnvironmentSecret(
-        f"{NAME}.secret.{NOTIFICATIONS}.SLACK_WEBHOOK_URL",
-        repository=repository,
-        environment=notifications.environment,
-        secret_name="SLACK_WEBHOOK_URL",
-        value=stack.secret(ALERT_WEBHOOKS[NOTIFICATIONS_ROUTE]),
-        opts=component.child(provider=provider),
-    )
-
-
-def _variables(stack: runtime.Stack) -> dict[str, str]:
-    """Non-secret values the workflows need, all known from the specs."""
-    organization = str(stack.project["organization"])
-    variables = {
-        "AWS_ACCOUNT_ID": stack.account,
-        "AWS_REGION": stack.region,
-        "ESC_ENVIRONMENT": f"{organization}/{stack.esc['environment']}",
-        "PULUMI_ORGANIZATION": organization,
-        "PULUMI_STACK": f"{organization}/{stack.project['name']}/{stack.environment}",
-    }
-    if stack.alert_route:
-        variables["SLACK_CHANNEL"] = str(stack.alert_routes[stack.alert_route]["channel"])
-    return variables
 
 
 def _branch_protection(

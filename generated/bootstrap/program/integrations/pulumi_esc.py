@@ -17,8 +17,14 @@
 #   specs/integrations/vercel.yaml
 #   specs/project.yaml
 #   specs/rotation-policies.yaml
-"""Pulumi ESC integration pulumi-esc (bootstrap): this environment's ESC environment, team
-permissions on it, drift detection of its infrastructure stack, and webhooks posting their events to Slack."""
+"""Pulumi ESC integration pulumi-esc (bootstrap): this environment's infrastructure stack,
+its ESC environment, the Pulumi Cloud teams the workflows act as, team permissions, webhooks posting
+events to Slack and, in the org-wide stack, the OIDC issuer that trusts GitHub Actions.
+
+Who may act comes from stack config (``access``, derived by the compiler in one place and checked
+against the workflows at compile time): the deploy team may update the stack and open its ESC
+environments, the reader team may only read the stack and open them. Each team is reachable only
+through the OIDC issuer's policy for its own subject; no workflow gets an organization token."""
 
 from __future__ import annotations
 
@@ -31,16 +37,12 @@ from program import runtime
 
 NAME = 'pulumi-esc'
 TYPE = 'sophia:bootstrap:PulumiEsc'
-META = {'description': 'Pulumi ESC secret management - environment access, stack drift detection and '
-                       'change notifications.',
+META = {'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and '
+                       'teams the workflows act as, drift schedules and change notifications.',
         'labels': {'team': 'platform'},
         'type': 'pulumi-esc',
         'category': 'devops',
         'source': 'specs/integrations/pulumi-esc.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'access-token': 'pulumiEscAccessToken'}
-# Alert route -> the stack config key its Slack incoming-webhook URL is mapped to from ESC.
-ALERT_WEBHOOKS = {'platform': 'alertWebhookPlatform', 'oncall': 'alertWebhookOncall'}
 # Webhook filters about ESC environments; every other filter is about the stack.
 ENVIRONMENT_EVENTS = ("environment_", "imported_environment_")
 HOURS = {"d": 24, "w": 168}
@@ -50,14 +52,25 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
-    component = runtime.Component(TYPE, NAME, META, settings, secrets)
+    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(settings))
     config = component.config
     provider = pulumiservice.Provider(
         f"{NAME}.provider", access_token=component.secrets[config["accessTokenSecret"]], opts=component.child()
     )
     organization = str(stack.project["organization"])
     esc_project, esc_name = str(stack.esc["environment"]).split("/", 1)
+    secrets_project, secrets_name = str(stack.esc["secretsEnvironment"]).split("/", 1)
+
+    # The infrastructure stack the workflows deploy: created here, before anything targets it.
+    # Deleting it would delete its state, so it is protected where the spec protects stateful resources.
+    target = stack.access["stack"]
+    infrastructure = pulumiservice.Stack(
+        f"{NAME}.stack",
+        organization_name=target["organization"],
+        project_name=target["project"],
+        stack_name=target["name"],
+        opts=component.child(provider=provider, stateful=True),
+    )
 
     # The ESC environment the infrastructure stack opens; it holds references, never values.
     environment = pulumiservice.Environment(
@@ -69,11 +82,11 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
         yaml=pulumi.StringAsset(stack.config.require("escDefinition")),
         opts=component.child(provider=provider, stateful=True),
     )
-
-    # Team permissions on both of this environment's ESC environments: the generated
-    # one above and the secrets-only one it imports (managed outside this repository).
-    secrets_project, secrets_name = str(stack.esc["secretsEnvironment"]).split("/", 1)
+    # Both of this environment's ESC environments: the generated one above and the secrets-only
+    # one it imports (managed outside this repository).
     targets = {"": (esc_project, environment.name), ".secrets": (secrets_project, secrets_name)}
+
+    teams = _pipeline_teams(stack, organization, infrastructure, targets, provider, component)
     for team in config.get("teams", []):
         for suffix, (project, name) in targets.items():
             pulumiservice.TeamEnvironmentPermission(
@@ -87,25 +100,98 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
                 opts=component.child(provider=provider),
             )
 
-    if config.get("driftSchedule"):
-        pulumiservice.DriftSchedule(
-            f"{NAME}.driftSchedule",
-            organization=organization,
-            project=stack.project["name"],
-            stack=stack.environment,
-            schedule_cron=config["driftSchedule"],
-            opts=component.child(provider=provider),
-        )
-
-    webhooks = _webhooks(stack, config, organization, environment, provider, component)
+    issuer = _oidc_issuer(stack, organization, teams, provider, component)
+    webhooks = _webhooks(stack, config, organization, environment, infrastructure, provider, component)
     return component.done(
         {
             "escEnvironment": f"{organization}/{stack.esc['environment']}",
-            "stack": f"{organization}/{stack.project['name']}/{stack.environment}",
-            "driftSchedule": config.get("driftSchedule"),
+            "stack": f"{target['organization']}/{target['project']}/{target['name']}",
+            "teams": sorted(teams),
+            "oidcIssuer": issuer,
             "webhooks": webhooks,
         }
     )
+
+
+def _pipeline_teams(
+    stack: runtime.Stack,
+    organization: str,
+    infrastructure: pulumiservice.Stack,
+    environments: dict[str, tuple[str, Any]],
+    provider: pulumiservice.Provider,
+    component: runtime.Component,
+) -> dict[str, pulumiservice.Team]:
+    """One machine team per identity (deploy, reader): no members, reachable only through OIDC."""
+    made = {}
+    for kind, identity in sorted(stack.access["identities"].items()):
+        name = identity["pulumiTeam"]
+        team = pulumiservice.Team(
+            f"{NAME}.team.{kind}",
+            organization_name=organization,
+            name=name,
+            team_type="pulumi",
+            display_name=name,
+            description=f"GitHub Actions {kind} jobs of {stack.environment} ({identity['subject']})",
+            members=[],
+            opts=component.child(provider=provider),
+        )
+        pulumiservice.TeamStackPermission(
+            f"{NAME}.team.{kind}.stack",
+            organization=organization,
+            project=infrastructure.project_name,
+            stack=infrastructure.stack_name,
+            team=team.name,
+            permission=identity["stackPermission"],
+            opts=component.child(provider=provider),
+        )
+        for suffix, (project, environment) in environments.items():
+            pulumiservice.TeamEnvironmentPermission(
+                f"{NAME}.team.{kind}.esc{suffix}",
+                organization=organization,
+                project=project,
+                environment=environment,
+                team=team.name,
+                permission="open",
+                opts=component.child(provider=provider),
+            )
+        made[name] = team
+    return made
+
+
+def _oidc_issuer(
+    stack: runtime.Stack,
+    organization: str,
+    teams: dict[str, pulumiservice.Team],
+    provider: pulumiservice.Provider,
+    component: runtime.Component,
+) -> str | None:
+    """GitHub Actions as an OIDC issuer of the organization (org-wide stack only).
+
+    Each policy lets exactly one subject have a token of exactly one team; every other
+    token request is refused. The teams of other environments are created by their own
+    bootstrap stacks, which are applied before this one (README: first-time set-up).
+    """
+    issuer = stack.access.get("oidcIssuer")
+    if not issuer:
+        return None
+    pulumiservice.OidcIssuer(
+        f"{NAME}.oidcIssuer",
+        organization=organization,
+        name=issuer["name"],
+        url=issuer["url"],
+        max_expiration_seconds=3600,
+        policies=[
+            pulumiservice.AuthPolicyDefinitionArgs(
+                decision="allow",
+                token_type="team",
+                team_name=policy["team"],
+                rules=policy["rules"],
+            )
+            for policy in issuer["policies"]
+        ],
+        opts=component.child(provider=provider, depends_on=list(teams.values())),
+    )
+    return str(issuer["name"])
 
 
 def _webhooks(
@@ -113,6 +199,7 @@ def _webhooks(
     config: dict[str, Any],
     organization: str,
     environment: pulumiservice.Environment,
+    infrastructure: pulumiservice.Stack,
     provider: pulumiservice.Provider,
     component: runtime.Component,
 ) -> dict[str, list[str]]:
@@ -121,7 +208,7 @@ def _webhooks(
     if not webhook:
         return {}
     route = webhook["alertRoute"]
-    payload_url = stack.secret(ALERT_WEBHOOKS[route])
+    payload_url = stack.alert_webhook(route)
     events = list(webhook["events"])
     scopes = {
         "environment": (
@@ -131,7 +218,7 @@ def _webhooks(
         ),
         "stack": (
             [e for e in events if not e.startswith(ENVIRONMENT_EVENTS)],
-            {"project_name": stack.project["name"], "stack_name": stack.environment},
+            {"project_name": infrastructure.project_name, "stack_name": infrastructure.stack_name},
             f"{stack.project['name']}/{stack.environment} stack",
         ),
     }

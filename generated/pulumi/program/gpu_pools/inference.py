@@ -15,14 +15,14 @@ TYPE = "sophia:gpu:LambdaLabsPool"
 META = {'description': 'GPU instances serving self-hosted model inference.',
         'labels': {},
         'source': 'specs/gpu-pools.yaml'}
-# The pool is managed with the credentials of this integration.
+# The pool will be managed with the credentials of this integration; it creates nothing yet,
+# so it reads no secret.
 INTEGRATION = 'lambda-labs'
-SECRETS = {'api-key': 'lambdaLabsApiKey'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.gpu_pools, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

@@ -17,13 +17,11 @@ META = {'description': "Airbyte data integration platform - manages the syncs fr
         'type': 'airbyte',
         'category': 'data-sources',
         'source': 'specs/integrations/airbyte.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'client-id': 'airbyteClientId', 'client-secret': 'airbyteClientSecret'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

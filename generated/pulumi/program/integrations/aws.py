@@ -26,8 +26,6 @@ META = {'description': 'AWS infrastructure - reached through IAM roles assumed w
         'type': 'aws',
         'category': 'infrastructure',
         'source': 'specs/integrations/aws.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {}
 
 # The schema's defaults (schema/integrations/aws.json): stack config holds only what the spec sets.
 KMS_DEFAULTS: dict[str, Any] = {"rotation": True, "rotationPeriodDays": 365, "deletionWindowDays": 30}
@@ -51,7 +49,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     component = runtime.Component(TYPE, NAME, META, settings, secrets)
     config = component.config
     tags = stack.tags(component)

@@ -17,13 +17,11 @@ META = {'description': 'Estuary data flow - real-time captures and materializati
         'type': 'estuary',
         'category': 'data-sources',
         'source': 'specs/integrations/estuary.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'refresh-token': 'estuaryRefreshToken'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

@@ -17,13 +17,11 @@ META = {'description': 'GitHub repository and CI/CD - the Sophia AI repository, 
         'type': 'github',
         'category': 'devops',
         'source': 'specs/integrations/github.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'app-private-key': 'githubAppPrivateKey'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

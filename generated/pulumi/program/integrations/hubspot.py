@@ -17,13 +17,11 @@ META = {'description': 'HubSpot CRM data source - contacts, companies and deals 
         'type': 'hubspot',
         'category': 'data-sources',
         'source': 'specs/integrations/hubspot.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'private-app-token': 'hubspotPrivateAppToken'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

@@ -17,13 +17,11 @@ META = {'description': 'Lambda Labs GPU infrastructure - the account behind the 
         'type': 'lambda-labs',
         'category': 'ai-services',
         'source': 'specs/integrations/lambda-labs.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'api-key': 'lambdaLabsApiKey'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

@@ -17,13 +17,11 @@ META = {'description': 'OpenRouter LLM routing - the most cost-effective model p
         'type': 'openrouter',
         'category': 'ai-services',
         'source': 'specs/integrations/openrouter.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'api-key': 'openrouterApiKey'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

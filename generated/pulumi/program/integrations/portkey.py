@@ -17,13 +17,11 @@ META = {'description': 'Portkey API gateway - virtual keys for LLM provider acce
         'type': 'portkey',
         'category': 'ai-services',
         'source': 'specs/integrations/portkey.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'api-key': 'portkeyApiKey'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

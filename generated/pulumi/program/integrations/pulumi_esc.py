@@ -11,19 +11,17 @@ from program import runtime
 
 NAME = 'pulumi-esc'
 TYPE = 'sophia:integrations:PulumiEsc'
-META = {'description': 'Pulumi ESC secret management - environment access, stack drift detection and '
-                       'change notifications.',
+META = {'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and '
+                       'teams the workflows act as, drift schedules and change notifications.',
         'labels': {'team': 'platform'},
         'type': 'pulumi-esc',
         'category': 'devops',
         'source': 'specs/integrations/pulumi-esc.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'access-token': 'pulumiEscAccessToken'}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

@@ -5,9 +5,10 @@
 
 There is no official Slack Pulumi provider, and incoming webhooks and channels are
 created in Slack's UI when the app is installed, so this component declares no
-cloud resource: it only exposes the wiring (channels, and each alert route's
-webhook URL as a secret from ESC) for the rest of the program, and records
-which route this environment alerts on.
+cloud resource and reads no secret: it records the wiring (channels, and where
+each alert route's webhook URL lives in ESC) and which route this environment
+alerts on. The webhook URLs are read where they are used: by the bootstrap
+(GitHub environment secrets, Pulumi Cloud webhooks).
 """
 
 from __future__ import annotations
@@ -24,12 +25,8 @@ META = {'description': 'Slack alerting - failed integration tests and other issu
         'type': 'slack',
         'category': 'alerting',
         'source': 'specs/integrations/slack.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'bot-token': 'slackBotToken',
-           'oncall-webhook': 'slackOncallWebhook',
-           'platform-webhook': 'slackPlatformWebhook'}
 # Alert route -> where its Slack incoming-webhook URL lives: the ESC path, and the
-# stack config key the generated ESC environment maps it to.
+# stack config key a stack that reads it has it mapped to.
 ALERT_WEBHOOKS = {'platform': {'configKey': 'alertWebhookPlatform', 'esc': 'slack.platformWebhookUrl'},
                   'oncall': {'configKey': 'alertWebhookOncall', 'esc': 'slack.oncallWebhookUrl'}}
 
@@ -38,12 +35,9 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     component = runtime.Component(TYPE, NAME, META, settings, secrets)
     config = component.config
-    # Each route's webhook URL, a secret Output, for code in this program that posts
-    # to Slack. Not registered as an output: that would copy the URL into the state.
-    component.webhooks = {route: stack.secret(where["configKey"]) for route, where in ALERT_WEBHOOKS.items()}
     routes = {
         route: {"channel": str(stack.alert_routes.get(route, {}).get("channel", "")), **where}
         for route, where in ALERT_WEBHOOKS.items()

@@ -19,11 +19,6 @@ META = {'description': "Snowflake data warehouse holding Sophia AI's business da
         'type': 'snowflake',
         'category': 'data-sources',
         'source': 'specs/integrations/snowflake.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'deployer-private-key': 'snowflakeDeployerPrivateKey',
-           'private-key': 'snowflakePrivateKey',
-           'service-public-key': 'snowflakeServicePublicKey',
-           'service-public-key-2': 'snowflakeServicePublicKey2'}
 
 # The identity Pulumi connects as when the spec names none (schema/integrations/snowflake.json).
 DEFAULT_DEPLOYER = {"user": "SOPHIA_IAC_DEPLOYER", "role": "ACCOUNTADMIN", "privateKeyRef": "deployer-private-key"}
@@ -59,7 +54,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     component = runtime.Component(TYPE, NAME, META, settings, secrets)
     config = component.config
 

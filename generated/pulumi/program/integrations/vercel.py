@@ -18,8 +18,6 @@ META = {'description': 'Vercel frontend deployment - one project per environment
         'type': 'vercel',
         'category': 'infrastructure',
         'source': 'specs/integrations/vercel.yaml'}
-# Secret name -> stack config key; the values come from ESC, never from this repository.
-SECRETS = {'api-token': 'vercelApiToken', 'session-secret': 'vercelSessionSecret'}
 
 # The secret holding the token Pulumi manages the team's project with.
 API_TOKEN = "api-token"
@@ -29,7 +27,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = {name: stack.secret(key) for name, key in SECRETS.items()}
+    secrets = stack.secrets(settings)
     component = runtime.Component(TYPE, NAME, META, settings, secrets)
     config = component.config
 

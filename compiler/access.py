@@ -1,0 +1,263 @@
+"""Who may do what in the deploy pipeline: one derivation, read by every target and checked by the contracts.
+
+Pull requests get no cloud identity at all: they validate, check the generated
+output and run the offline plan. Every environment has two identities:
+
+- **deploy**: the environment's deploy job, running in its GitHub environment
+  (OIDC subject ``repo:<repo>:environment:<env>``). It is trusted by the AWS
+  deploy role and by the Pulumi Cloud team that may update the stack. The GitHub
+  environment admits only the refs that deploy it (the default branch, or
+  release tags), so a pull request cannot present that subject.
+- **reader**: scheduled drift detection and integration tests, from the default
+  branch (``repo:<repo>:ref:refs/heads/<branch>``). It is trusted by a read-only
+  AWS role and by a Pulumi Cloud team that may read the stack and open its ESC
+  environment, never change them.
+
+Every name derived here (stacks, roles, teams, subjects) is derived nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Environment, Integration, Model
+
+# The workflow event that deploys an environment, by its spec's ``deploy.on``.
+TRIGGERS = {"pull-request": "pull_request", "push": "push", "release": "release"}
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+AWS_AUDIENCE = "sts.amazonaws.com"
+DEFAULT_RELEASE_TAGS = "v*"
+DEFAULT_DRIFT_CRON = "17 5 * * *"
+# Pulumi Cloud stack permissions (TeamStackPermissionScope): read allows previews, edit allows updates.
+STACK_READ, STACK_EDIT = 101, 102
+# Failure notifications outside a deploy job run in this GitHub environment (no reviewers), which
+# the bootstrap of the org-wide stack creates with the first alert route's webhook as its only secret.
+NOTIFICATIONS_ENVIRONMENT = "notifications"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What one kind of job presents (an OIDC subject) and what trusts it (an AWS role, a Pulumi team)."""
+
+    kind: str
+    subject: str
+    aws_role: str
+    aws_role_arn: str
+    pulumi_team: str
+    writes: bool
+
+    @property
+    def stack_permission(self) -> int:
+        return STACK_EDIT if self.writes else STACK_READ
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The GitHub environment a deploy job runs in, and what it admits."""
+
+    name: str
+    branch_pattern: str | None
+    tag_pattern: str | None
+    reviewers: tuple[str, ...]
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.branch_pattern or self.tag_pattern)
+
+
+@dataclass(frozen=True)
+class StackAccess:
+    """One environment's stack, how it is deployed, and by whom."""
+
+    env: Environment
+    event: str
+    stack: str
+    esc_environment: str
+    esc_secrets: str
+    gate: Gate
+    deploy: Identity
+    reader: Identity
+    drift_cron: str
+    aws_audience: str
+    org_wide: bool
+
+    @property
+    def identities(self) -> tuple[Identity, Identity]:
+        return (self.deploy, self.reader)
+
+
+def pulumi_audience(organization: str) -> str:
+    """The audience Pulumi Cloud requires of an OIDC token exchanged for a token of this organization."""
+    return f"urn:pulumi:org:{organization}"
+
+
+def pull_request_subject(model: Model) -> str:
+    return f"repo:{model.project.repository}:pull_request"
+
+
+def environment_subject(model: Model, environment: str) -> str:
+    return f"repo:{model.project.repository}:environment:{environment}"
+
+
+def branch_subject(model: Model, branch: str) -> str:
+    return f"repo:{model.project.repository}:ref:refs/heads/{branch}"
+
+
+def stack_name(model: Model, env: Environment) -> str:
+    return f"{model.project.organization}/{model.project.pulumi_project}/{env.name}"
+
+
+def of_type(model: Model, type_name: str) -> Integration | None:
+    return next((i for i in model.integrations if i.type.name == type_name), None)
+
+
+def _config(model: Model, type_name: str, env: Environment) -> dict[str, Any]:
+    """The resolved config of the first integration of a type in one environment ({} when there is none)."""
+    integration = of_type(model, type_name)
+    if integration is None or not integration.per_env[env.name].enabled:
+        return {}
+    return dict(integration.per_env[env.name].config)
+
+
+def _gate(model: Model, env: Environment) -> Gate:
+    if env.deploy_on == "push":
+        return Gate(env.name, model.project.default_branch, None, env.reviewers)
+    if env.deploy_on == "release":
+        tags = str(_config(model, "github", env).get("releaseTagPattern", DEFAULT_RELEASE_TAGS))
+        return Gate(env.name, None, tags, env.reviewers)
+    return Gate(env.name, None, None, env.reviewers)  # a pull request's ref cannot be restricted
+
+
+def _identities(model: Model, env: Environment) -> tuple[Identity, Identity]:
+    project = model.project.pulumi_project
+    role = _config(model, "aws", env).get("deployRole") or {}
+    deploy_role = str(role.get("name", f"{project}-deploy"))
+    reader_role = f"{project}-drift"
+    arn = f"arn:aws:iam::{env.account}:role/"
+    deploy = Identity(
+        "deploy",
+        environment_subject(model, env.name),
+        deploy_role,
+        arn + deploy_role,
+        f"{project}-{env.name}-deploy",
+        writes=True,
+    )
+    reader = Identity(
+        "reader",
+        branch_subject(model, model.project.default_branch),
+        reader_role,
+        arn + reader_role,
+        f"{project}-{env.name}-reader",
+        writes=False,
+    )
+    return deploy, reader
+
+
+def org_wide_environment(model: Model) -> Environment:
+    """The environment whose stacks own what the whole repository or organization shares.
+
+    Branch protection, the notifications environment and the Pulumi Cloud OIDC issuer each exist
+    once; the first production-tier environment (else the last by tier) manages them.
+    """
+    production = [e for e in model.environments if e.tier == "production"]
+    return production[0] if production else model.environments[-1]
+
+
+def stacks(model: Model) -> list[StackAccess]:
+    """Every environment's stack access, in tier order."""
+    owner = org_wide_environment(model)
+    out = []
+    for env in model.environments:
+        deploy, reader = _identities(model, env)
+        out.append(
+            StackAccess(
+                env,
+                TRIGGERS[env.deploy_on],
+                stack_name(model, env),
+                f"{model.project.organization}/{env.esc_environment}",
+                f"{model.project.organization}/{env.esc_secrets}",
+                _gate(model, env),
+                deploy,
+                reader,
+                str(_config(model, "pulumi-esc", env).get("driftSchedule", DEFAULT_DRIFT_CRON)),
+                str((_config(model, "aws", env).get("oidc") or {}).get("audience", AWS_AUDIENCE)),
+                env is owner,
+            )
+        )
+    return out
+
+
+def required_checks(model: Model) -> tuple[str, ...]:
+    """The status checks branch protection requires (set by the org-wide stack's github config)."""
+    protection = _config(model, "github", org_wide_environment(model)).get("branchProtection") or {}
+    return tuple(protection.get("requiredStatusChecks", ()))
+
+
+def alert_routes_read(model: Model, env: Environment, project: str) -> list[str]:
+    """The alert routes whose webhook URL ``project``'s program reads in ``env`` (the bootstrap's only).
+
+    The github module stores the environment's route as its GitHub environment's secret (and, in
+    the org-wide stack, the first route as the notifications environment's); the pulumi-esc
+    module posts its webhooks to the route its config names.
+    """
+    if project != "bootstrap":
+        return []
+    routes: set[str] = set()
+    if of_type(model, "github") is not None and _config(model, "github", env):
+        routes.update([env.alert_route] if env.alert_route else [])
+        if env is org_wide_environment(model) and model.project.alert_routes:
+            routes.add(model.project.alert_routes[0].name)
+    webhook = _config(model, "pulumi-esc", env).get("webhook") or {}
+    routes.update([webhook["alertRoute"]] if webhook else [])
+    return sorted(routes)
+
+
+def _identity_settings(identity: Identity) -> dict[str, Any]:
+    return {
+        "subject": identity.subject,
+        "awsRole": identity.aws_role,
+        "pulumiTeam": identity.pulumi_team,
+        "writes": identity.writes,
+        "stackPermission": identity.stack_permission,
+    }
+
+
+def _gate_settings(gate: Gate) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": gate.name, "reviewers": list(gate.reviewers), "canAdminsBypass": False}
+    if gate.branch_pattern:
+        out["branchPattern"] = gate.branch_pattern
+    if gate.tag_pattern:
+        out["tagPattern"] = gate.tag_pattern
+    return out
+
+
+def issuer_policies(model: Model) -> list[dict[str, Any]]:
+    """One allow policy per identity of every stack: its subject may have a token of its team, and no more."""
+    audience = pulumi_audience(model.project.organization)
+    return [
+        {"team": identity.pulumi_team, "rules": {"aud": audience, "sub": identity.subject}}
+        for stack in stacks(model)
+        for identity in stack.identities
+    ]
+
+
+def bootstrap_settings(model: Model, env: Environment) -> dict[str, Any]:
+    """What one bootstrap stack creates for the pipeline, as stack config (``<namespace>:access``)."""
+    stack = next(s for s in stacks(model) if s.env is env)
+    out: dict[str, Any] = {
+        "stack": {"organization": model.project.organization, "project": model.project.pulumi_project, "name": env.name},
+        "githubEnvironment": _gate_settings(stack.gate),
+        "identities": {i.kind: _identity_settings(i) for i in stack.identities},
+        "awsAudience": stack.aws_audience,
+        "orgWide": stack.org_wide,
+    }
+    if stack.org_wide:
+        out["notificationsEnvironment"] = {"name": NOTIFICATIONS_ENVIRONMENT, "branchPattern": model.project.default_branch}
+        out["oidcIssuer"] = {
+            "name": f"{model.project.pulumi_project}-github-actions",
+            "url": GITHUB_OIDC_URL,
+            "policies": issuer_policies(model),
+        }
+    return out
