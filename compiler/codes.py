@@ -42,6 +42,12 @@ CODES: dict[str, str] = {
     "E404": "GPU pool can exceed its hourly budget",
     "E405": "minimum count exceeds maximum count",
     "E406": "automatic rotation is not supported by this integration",
+    # E5xx: contracts between generated artifacts
+    "E501": "required status check is not a job that runs on every pull request",
+    "E502": "OIDC subject not trusted by the identity meant for it, or a writer reachable from pull requests",
+    "E503": "ESC environment and program disagree on the secrets mapped and read",
+    "E504": "stack targeted by a workflow is created by no bootstrap stack",
+    "E505": "GitHub environment named by a job is missing or unprotected",
     # W: warnings
     "W001": "empty document",
     "W101": "owned file was edited by hand; left in place",

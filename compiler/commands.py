@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .diagnostics import Diagnostic, has_errors, render, warning
+from .diagnostics import Diagnostic, has_errors, render, sort, warning
 from .errors import OutputConflict, UsageError
 from .pipeline import Analysis, analyse
 
@@ -57,13 +57,17 @@ def _analyse_specs(specs: str, fmt: str) -> Analysis | None:
 
 
 def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
-    from . import emit
+    from . import contracts, emit
     from .render import Context, render_all
 
     analysis = _analyse_specs(specs, fmt)
     if analysis is None or analysis.model is None:
         return PROBLEMS
     rendered = render_all(Context(analysis.model, stable_sources(analysis, specs)))
+    broken = contracts.check(analysis.model, rendered, analysis.documents)
+    if broken:
+        _report(sort(broken), fmt, len({d.file for d in analysis.documents}))
+        return PROBLEMS
     roots = output_roots(specs, out, analysis.model.project.workflows_dir)
     plans = {name: emit.plan(roots[name], files) for name, files in rendered.items()}
     if check:

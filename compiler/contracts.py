@@ -1,0 +1,574 @@
+"""The contract stage: checks across generated artifacts, after render and before emit.
+
+Each artifact can be right alone and the pipeline still fail on its first apply.
+This stage reads what was rendered (the workflows as YAML, the bootstrap and
+infrastructure stack configs, the ESC definitions), not the model that produced
+it, and checks that the artifacts agree:
+
+- E501: every status check branch protection requires is a job that runs on every pull request;
+- E502: every OIDC subject a job presents is trusted by the role and Pulumi team meant for it, and
+  no identity that can write trusts a subject pull-request code can present;
+- E503: every secret an ESC environment maps is read by its program, and every secret a program
+  reads is mapped by its ESC environment;
+- E504: every stack and Pulumi Cloud team a job targets is created by a bootstrap stack;
+- E505: every GitHub environment a job names is created by a bootstrap stack, with its protections.
+
+A problem that a spec value causes is reported at that value; one that only a
+generator bug could cause is reported at the generated file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .access import org_wide_environment, pull_request_subject
+from .diagnostics import Diagnostic, Location, error
+from .load import Document, JsonPath, format_path
+from .model import Environment, Model
+
+AWS_LOGIN = "aws-actions/configure-aws-credentials"
+PULUMI_LOGIN = "pulumi/auth-actions"
+PULUMI_RUN = "pulumi/actions"
+ESC_OPEN = "pulumi/esc-action"
+_EVENT_TEST = re.compile(r"^github\.event_name == '([a-z_]+)'$")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of one rendered workflow, with the events its workflow runs on."""
+
+    workflow: str
+    id: str
+    data: Mapping[str, Any]
+    triggers: Mapping[str, Any]
+
+    @property
+    def check_name(self) -> str:
+        return str(self.data.get("name", self.id))
+
+    @property
+    def environment(self) -> str | None:
+        env = self.data.get("environment")
+        return str(env.get("name") if isinstance(env, Mapping) else env) if env else None
+
+    def inputs(self, action: str) -> list[Mapping[str, Any]]:
+        """The ``with:`` of every step that uses ``action``."""
+        steps = self.data.get("steps") or []
+        return [s.get("with") or {} for s in steps if str(s.get("uses", "")).split("@")[0] == action]
+
+    def trigger(self, event: str) -> Mapping[str, Any]:
+        """The filters of one of its workflow's triggers ({} for a list-valued one such as schedule)."""
+        found = self.triggers.get(event)
+        return found if isinstance(found, Mapping) else {}
+
+    def events(self) -> list[str]:
+        """The events this job can run on: its workflow's, narrowed by an ``if: github.event_name == ...``."""
+        narrowed = {m.group(1) for term in _conjuncts(self.data.get("if")) if (m := _EVENT_TEST.match(term))}
+        return sorted(e for e in self.triggers if not narrowed or e in narrowed)
+
+
+def _conjuncts(condition: Any) -> list[str]:
+    """The top-level ``&&`` terms of a condition without ``||`` (else nothing can be concluded)."""
+    text = str(condition or "").strip()
+    if not text or "||" in text:
+        return []
+    return [term.strip() for term in text.split("&&")]
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """What the contracts read: parsed rendered files."""
+
+    jobs: tuple[Job, ...]
+    bootstrap: Mapping[str, Mapping[str, Any]]
+    infrastructure: Mapping[str, Mapping[str, Any]]
+    links: Mapping[tuple[str, str], tuple[str, ...]]
+    esc: Mapping[tuple[str, str], Mapping[str, Any]]
+
+
+class Locator:
+    """Spec locations by document kind and name; an override's location before its base's."""
+
+    def __init__(self, documents: Iterable[Document]) -> None:
+        self._docs = {(d.data.get("kind"), _doc_name(d)): d for d in documents if isinstance(d.data, Mapping)}
+
+    def at(self, kind: str, name: str, path: JsonPath, env: str | None = None) -> Location | None:
+        doc = self._docs.get((kind, name))
+        if doc is None:
+            return None
+        if env is not None and path[:1] == ("spec",):
+            found = doc.position(("spec", "overrides", env, *path[1:]))
+            if found:
+                return found
+        return doc.locate(path)
+
+
+def _doc_name(doc: Document) -> str | None:
+    meta = doc.data.get("metadata")
+    return str(meta.get("name")) if isinstance(meta, Mapping) else None
+
+
+def _yaml(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(io.StringIO(text))
+
+
+def _stack_config(text: str, namespace: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    data = _yaml(text) or {}
+    prefix = namespace + ":"
+    config = {k.removeprefix(prefix): v for k, v in (data.get("config") or {}).items()}
+    return config, tuple(data.get("environment") or ())
+
+
+def parse(model: Model, rendered: Mapping[str, Mapping[str, str]]) -> Artifacts:
+    """The rendered files the contracts read, parsed."""
+    jobs = []
+    for name, text in sorted(rendered.get("workflows", {}).items()):
+        if name.endswith((".yml", ".yaml")):
+            data = _yaml(text) or {}
+            triggers = _triggers(data.get("on"))
+            jobs += [Job(name, job_id, job, triggers) for job_id, job in (data.get("jobs") or {}).items()]
+    generated = rendered.get("generated", {})
+    ns = model.project.pulumi_project
+    bootstrap, infrastructure, links, esc = {}, {}, {}, {}
+    for env in model.environments:
+        for project, configs, suffix in (("bootstrap", bootstrap, "-bootstrap"), ("pulumi", infrastructure, "")):
+            text = generated.get(f"{project}/Pulumi.{env.name}.yaml")
+            if text is not None:
+                configs[env.name], links[(env.name, project)] = _stack_config(text, ns)
+            definition = generated.get(f"esc/{env.name}{suffix}.yaml")
+            if definition is not None:
+                esc[(env.name, project)] = _yaml(definition) or {}
+    return Artifacts(tuple(jobs), bootstrap, infrastructure, links, esc)
+
+
+def _triggers(on: Any) -> dict[str, Any]:
+    if isinstance(on, str):
+        return {on: {}}
+    if isinstance(on, list):
+        return {str(e): {} for e in on}
+    return {str(e): (v or {}) for e, v in (on or {}).items()}
+
+
+def check(model: Model, rendered: Mapping[str, Mapping[str, str]], documents: Sequence[Document]) -> list[Diagnostic]:
+    """Every contract problem between the rendered artifacts."""
+    art = parse(model, rendered)
+    where = Locator(documents)
+    out: list[Diagnostic] = []
+    for contract in (required_checks, oidc_trust, esc_secrets, stacks_created, environments_exist):
+        out += contract(model, art, where)
+    return out
+
+
+def _enabled(config: Mapping[str, Any], model: Model, type_name: str) -> str | None:
+    """The name of an integration of ``type_name`` enabled in a stack's config, if any."""
+    for integration in model.integrations:
+        settings = (config.get("integrations") or {}).get(integration.name)
+        if integration.type.name == type_name and settings and settings.get("enabled", True):
+            return integration.name
+    return None
+
+
+def _integration_at(model: Model, where: Locator, type_name: str, env: str, path: JsonPath) -> Location | None:
+    integration = next((i for i in model.integrations if i.type.name == type_name), None)
+    if integration is None:
+        return where.at("Project", model.project.name, ("spec",))
+    return where.at("Integration", integration.name, path, env)
+
+
+# E501 ------------------------------------------------------------------------------------------
+
+
+def required_checks(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
+    owner = org_wide_environment(model)
+    config = art.bootstrap.get(owner.name, {})
+    github = _enabled(config, model, "github")
+    if github is None:
+        return []
+    protection = config["integrations"][github]["config"].get("branchProtection") or {}
+    branch = model.project.default_branch
+    out = []
+    for i, name in enumerate(protection.get("requiredStatusChecks", [])):
+        problem = _check_problem(name, art.jobs, branch)
+        if problem:
+            path = ("spec", "config", "branchProtection", "requiredStatusChecks", i)
+            out.append(
+                error(
+                    where.at("Integration", github, path, owner.name),
+                    "E501",
+                    f"required status check '{name}' {problem}; no pull request could merge",
+                    path=format_path(path),
+                    hint="checks that run on every pull request: "
+                    + ", ".join(sorted(j.check_name for j in art.jobs if not _always_on_pull_requests(j, branch))),
+                )
+            )
+    return out
+
+
+def _check_problem(name: str, jobs: Sequence[Job], branch: str) -> str | None:
+    named = [j for j in jobs if j.check_name == name]
+    if not named:
+        return "is not the name of any generated job"
+    problems = [p for j in named if (p := _always_on_pull_requests(j, branch))]
+    return problems[0] if len(problems) == len(named) else None
+
+
+def _always_on_pull_requests(job: Job, branch: str) -> str | None:
+    """Why this job does not report a status on every pull request into ``branch`` (None when it does)."""
+    if "pull_request" not in job.triggers:
+        return f"is job '{job.id}' of {job.workflow}, which does not run on pull requests"
+    trigger = job.trigger("pull_request")
+    filters = [k for k in ("paths", "paths-ignore", "branches-ignore") if k in trigger]
+    branches = trigger.get("branches")
+    if filters or (branches and not any(fnmatch.fnmatchcase(branch, b) for b in branches)):
+        return f"is job '{job.id}' of {job.workflow}, whose pull_request trigger is filtered"
+    if "pull_request" not in job.events() or job.data.get("if") or job.data.get("needs"):
+        return f"is job '{job.id}' of {job.workflow}, which a condition or a failed dependency can skip"
+    if (job.data.get("strategy") or {}).get("matrix"):
+        return f"is matrix job '{job.id}' of {job.workflow}, which reports one check per leg"
+    return None
+
+
+# E502 ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trusted:
+    """One identity a bootstrap stack creates: its environment, subject, role and team."""
+
+    env: str
+    kind: str
+    account: str
+    subject: str
+    aws_role: str
+    pulumi_team: str
+    writes: bool
+    stack_permission: int
+
+
+def identities(art: Artifacts) -> list[Trusted]:
+    return [
+        Trusted(
+            env,
+            kind,
+            str(config.get("account")),
+            str(i["subject"]),
+            str(i["awsRole"]),
+            str(i["pulumiTeam"]),
+            bool(i["writes"]),
+            int(i["stackPermission"]),
+        )
+        for env, config in sorted(art.bootstrap.items())
+        for kind, i in sorted(((config.get("access") or {}).get("identities") or {}).items())
+    ]
+
+
+def presented(job: Job, model: Model) -> list[str]:
+    """The OIDC subjects a job can present (``*`` where the ref is chosen by whoever runs it)."""
+    repo = model.project.repository
+    if job.environment:
+        return [f"repo:{repo}:environment:{job.environment}"]
+    subjects = []
+    for event in job.events():
+        if event == "pull_request":
+            subjects.append(pull_request_subject(model))
+        elif event == "push":
+            branches = job.trigger("push").get("branches") or ["*"]
+            subjects += [f"repo:{repo}:ref:refs/heads/{b}" for b in branches]
+        elif event == "schedule":
+            subjects.append(f"repo:{repo}:ref:refs/heads/{model.project.default_branch}")
+        elif event == "workflow_dispatch":
+            subjects.append(f"repo:{repo}:ref:refs/heads/*")
+        elif event == "release":
+            subjects.append(f"repo:{repo}:ref:refs/tags/*")
+    return subjects
+
+
+def _can_present(job: Job, model: Model, subject: str) -> bool:
+    return any(fnmatch.fnmatchcase(subject, p) for p in presented(job, model))
+
+
+def oidc_trust(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
+    trusted = identities(art)
+    out = _collisions(model, trusted, where)
+    out += _writers_reachable_from_pull_requests(model, art, trusted, where)
+    for job in art.jobs:
+        out += _job_trust(model, art, job, trusted, where)
+    return out
+
+
+def _collisions(model: Model, trusted: Sequence[Trusted], where: Locator) -> list[Diagnostic]:
+    """Two stacks creating one role name in one account: each would overwrite the other's trust."""
+    out, seen = [], {}
+    for t in trusted:
+        key = (t.account, t.aws_role)
+        first = seen.setdefault(key, t)
+        if first is not t:
+            out.append(
+                error(
+                    where.at("Environment", t.env, ("spec", "cloud", "account")),
+                    "E502",
+                    f"environments '{first.env}' and '{t.env}' both create IAM role '{t.aws_role}' in account "
+                    f"{t.account}: two stacks would fight over one role and its trust ({first.subject}; {t.subject})",
+                    path="spec.cloud.account",
+                    hint="give each environment its own AWS account (or its own deployRole.name)",
+                )
+            )
+    return out
+
+
+def pull_request_reachable(model: Model, art: Artifacts, subject: str) -> bool:
+    """Whether code in a pull request can present ``subject``."""
+    repo = model.project.repository
+    if subject == pull_request_subject(model):
+        return True
+    if subject.startswith(f"repo:{repo}:environment:"):
+        name = subject.rsplit(":", 1)[1]
+        gate = _gate(model, art, name)
+        return gate is None or not (gate.get("branchPattern") or gate.get("tagPattern"))
+    return subject != f"repo:{repo}:ref:refs/heads/{model.project.default_branch}"
+
+
+def _gate(model: Model, art: Artifacts, name: str) -> Mapping[str, Any] | None:
+    """The GitHub environment ``name`` as a bootstrap stack creates it (None when none does)."""
+    for config in art.bootstrap.values():
+        if _enabled(config, model, "github") is None:
+            continue
+        access = config.get("access") or {}
+        for gate in (access.get("githubEnvironment"), access.get("notificationsEnvironment")):
+            if gate and gate.get("name") == name:
+                return dict(gate)
+    return None
+
+
+def _writers_reachable_from_pull_requests(
+    model: Model, art: Artifacts, trusted: Sequence[Trusted], where: Locator
+) -> list[Diagnostic]:
+    out = []
+    for t in trusted:
+        if (t.writes or t.stack_permission != 101) and pull_request_reachable(model, art, t.subject):
+            out.append(
+                error(
+                    where.at("Environment", t.env, ("spec", "deploy", "on")),
+                    "E502",
+                    f"the {t.kind} identity of '{t.env}' (IAM role {t.aws_role}, Pulumi team {t.pulumi_team}) can "
+                    f"change the stack and trusts {t.subject}, which pull-request code can present",
+                    path="spec.deploy.on",
+                    hint="deploy it on push (from the default branch) or release; pull requests get the offline plan",
+                )
+            )
+        elif not t.writes and t.stack_permission != 101:
+            out.append(error(None, "E502", f"the read-only {t.kind} identity of '{t.env}' may write its stack"))
+    return out
+
+
+def _job_trust(model: Model, art: Artifacts, job: Job, trusted: Sequence[Trusted], where: Locator) -> list[Diagnostic]:
+    out = []
+    target = _target_env(model, job)
+    for inputs in job.inputs(AWS_LOGIN):
+        arn = str(inputs.get("role-to-assume", ""))
+        match = [t for t in trusted if arn == f"arn:aws:iam::{t.account}:role/{t.aws_role}"]
+        out += _trust_problem(model, job, f"IAM role {arn}", match, target, where, "aws")
+        audience = str(inputs.get("audience", "sts.amazonaws.com"))
+        for t in match:
+            expected = str(((art.bootstrap[t.env].get("access") or {}).get("awsAudience")) or "")
+            if audience != expected:
+                out.append(_at_workflow(job, f"presents audience {audience}; IAM role {arn} trusts {expected}"))
+    for inputs in job.inputs(PULUMI_LOGIN):
+        team = str(inputs.get("scope", "")).removeprefix("team:")
+        match = [t for t in trusted if t.pulumi_team == team and _issuer_allows(model, art, t)]
+        out += _trust_problem(model, job, f"Pulumi Cloud team {team}", match, target, where, "pulumi-esc")
+    return out
+
+
+def _trust_problem(
+    model: Model,
+    job: Job,
+    what: str,
+    match: Sequence[Trusted],
+    target: str | None,
+    where: Locator,
+    creator: str,
+) -> list[Diagnostic]:
+    subjects = ", ".join(dict.fromkeys(presented(job, model))) or "no subject"
+    if not match:
+        env = target or ""
+        return [
+            error(
+                _integration_at(model, where, creator, env, ("spec", "enabled")),
+                "E502",
+                f"{job.workflow}: job '{job.id}' presents {subjects} to {what}, which no bootstrap stack creates "
+                "or trusts",
+                hint=f"enable an Integration of type {creator} in '{env}': its bootstrap creates that trust",
+            )
+        ]
+    usable = [t for t in match if _can_present(job, model, t.subject)]
+    if not usable:
+        trust = ", ".join(t.subject for t in match)
+        return [_at_workflow(job, f"presents {subjects} to {what}, which trusts only {trust}")]
+    if target and all(t.env != target for t in usable):
+        return [_at_workflow(job, f"acts on environment '{target}' as {what}, which is meant for '{usable[0].env}'")]
+    return []
+
+
+def _issuer_allows(model: Model, art: Artifacts, t: Trusted) -> bool:
+    owner = art.bootstrap.get(org_wide_environment(model).name, {})
+    if _enabled(owner, model, "pulumi-esc") is None or _enabled(art.bootstrap.get(t.env, {}), model, "pulumi-esc") is None:
+        return False
+    issuer = (owner.get("access") or {}).get("oidcIssuer") or {}
+    return any(
+        p.get("team") == t.pulumi_team and (p.get("rules") or {}).get("sub") == t.subject
+        for p in issuer.get("policies", [])
+    )
+
+
+def _target_env(model: Model, job: Job) -> str | None:
+    """The environment whose stack or ESC environment a job acts on, if it names one."""
+    for inputs in job.inputs(PULUMI_RUN):
+        return str(inputs.get("stack-name", "")).rsplit("/", 1)[-1]
+    for inputs in job.inputs(ESC_OPEN):
+        name = str(inputs.get("environment", "")).split("/", 1)[-1]
+        return next((e.name for e in model.environments if e.esc_environment == name), None)
+    return None
+
+
+def _at_workflow(job: Job, message: str, code: str = "E502") -> Diagnostic:
+    return error(None, code, f"{job.workflow}: job '{job.id}' {message}", hint="a generator bug: please report it")
+
+
+# E503 ------------------------------------------------------------------------------------------
+
+
+def esc_secrets(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
+    out = []
+    for env in model.environments:
+        for project, configs, suffix in (("pulumi", art.infrastructure, ""), ("bootstrap", art.bootstrap, "-bootstrap")):
+            if env.name not in configs:
+                continue
+            out += _esc_problems(model, art, env, project, configs[env.name], suffix)
+    return out
+
+
+def _esc_problems(
+    model: Model, art: Artifacts, env: Environment, project: str, config: Mapping[str, Any], suffix: str
+) -> list[Diagnostic]:
+    ns = model.project.pulumi_project
+    reads = {f"{ns}:{key}" for key in _reads(config)}
+    definition = art.esc.get((env.name, project)) or {}
+    mapped = set(((definition.get("values") or {}).get("pulumiConfig") or {}).keys())
+    file = f"generated/esc/{env.name}{suffix}.yaml"
+    out = []
+    for key in sorted(mapped - reads):
+        out.append(error(None, "E503", f"{file} maps {key}, which the {project} program never reads in '{env.name}'"))
+    for key in sorted(reads - mapped):
+        out.append(error(None, "E503", f"the {project} program reads {key} in '{env.name}', which {file} does not map"))
+    name = env.esc_environment + suffix
+    if name not in art.links.get((env.name, project), ()):
+        out.append(error(None, "E503", f"the {project} stack '{env.name}' does not open ESC environment {name}"))
+    return out
+
+
+def _reads(config: Mapping[str, Any]) -> set[str]:
+    """Stack config keys of the secrets a program reads, as its stack config declares them."""
+    keys = set((config.get("alertWebhooks") or {}).values())
+    for section in ("integrations", "gpuPools"):
+        for settings in (config.get(section) or {}).values():
+            if settings.get("enabled", True):
+                keys.update((settings.get("secrets") or {}).values())
+    return keys
+
+
+# E504 ------------------------------------------------------------------------------------------
+
+
+def stacks_created(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
+    out = []
+    created = {
+        "/".join(str(access["stack"][k]) for k in ("organization", "project", "name")): env
+        for env, config in art.bootstrap.items()
+        if (access := config.get("access")) and _enabled(config, model, "pulumi-esc")
+    }
+    for job in art.jobs:
+        for inputs in job.inputs(PULUMI_RUN):
+            stack = str(inputs.get("stack-name", ""))
+            if stack not in created:
+                env = stack.rsplit("/", 1)[-1]
+                out.append(
+                    error(
+                        _integration_at(model, where, "pulumi-esc", env, ("spec", "enabled")),
+                        "E504",
+                        f"{job.workflow}: job '{job.id}' targets stack {stack}, which no bootstrap stack creates",
+                        hint=f"enable an Integration of type pulumi-esc in '{env}': its bootstrap creates the stack",
+                    )
+                )
+    return out
+
+
+# E505 ------------------------------------------------------------------------------------------
+
+
+def environments_exist(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
+    out = _reviewer_ids(model, art, where)
+    for job in art.jobs:
+        name = job.environment
+        if name is None:
+            continue
+        gate = _gate(model, art, name)
+        if gate is None:
+            out.append(
+                error(
+                    _integration_at(model, where, "github", name, ("spec", "enabled")),
+                    "E505",
+                    f"{job.workflow}: job '{job.id}' runs in GitHub environment '{name}', which no bootstrap stack "
+                    "creates: GitHub would create it on first use, unprotected",
+                    hint="enable an Integration of type github in every environment (the production-tier one also "
+                    "creates 'notifications')",
+                )
+            )
+            continue
+        out += [_at_workflow(job, problem, "E505") for problem in _admits(job, gate)]
+    return out
+
+
+def _admits(job: Job, gate: Mapping[str, Any]) -> list[str]:
+    """What a job's triggers need from its environment's deployment policy, and does not get."""
+    out = []
+    for event in job.events():
+        branches = job.trigger(event).get("branches") or []
+        if event in ("push", "schedule", "workflow_dispatch") and not gate.get("branchPattern"):
+            out.append(f"runs on {event} in '{gate['name']}', which admits no branch")
+        elif event == "push" and any(b != gate.get("branchPattern") for b in branches):
+            out.append(f"runs on pushes to {branches} in '{gate['name']}', which admits {gate.get('branchPattern')}")
+        elif event == "release" and not gate.get("tagPattern"):
+            out.append(f"runs on releases in '{gate['name']}', which admits no tag")
+    return out
+
+
+def _reviewer_ids(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
+    out = []
+    for env in model.environments:
+        config = art.bootstrap.get(env.name, {})
+        github = _enabled(config, model, "github")
+        if github is None:
+            continue
+        known = config["integrations"][github]["config"].get("reviewerIds") or {}
+        for i, reviewer in enumerate(env.reviewers):
+            if reviewer not in known:
+                path = ("spec", "deploy", "reviewers", i)
+                out.append(
+                    error(
+                        where.at("Environment", env.name, path),
+                        "E505",
+                        f"deploy reviewer '{reviewer}' of '{env.name}' has no id in the {github} integration's "
+                        "config.reviewerIds: its GitHub environment would have no reviewers",
+                        path=format_path(path),
+                        hint=f"add reviewerIds: {{{reviewer}: <id>}} (gh api users/<login> or orgs/<org>/teams/<slug>)",
+                    )
+                )
+    return out
