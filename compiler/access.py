@@ -247,14 +247,21 @@ def bootstrap_settings(model: Model, env: Environment) -> dict[str, Any]:
     """What one bootstrap stack creates for the pipeline, as stack config (``<namespace>:access``)."""
     stack = next(s for s in stacks(model) if s.env is env)
     out: dict[str, Any] = {
-        "stack": {"organization": model.project.organization, "project": model.project.pulumi_project, "name": env.name},
+        "stack": {
+            "organization": model.project.organization,
+            "project": model.project.pulumi_project,
+            "name": env.name,
+        },
         "githubEnvironment": _gate_settings(stack.gate),
         "identities": {i.kind: _identity_settings(i) for i in stack.identities},
         "awsAudience": stack.aws_audience,
         "orgWide": stack.org_wide,
     }
     if stack.org_wide:
-        out["notificationsEnvironment"] = {"name": NOTIFICATIONS_ENVIRONMENT, "branchPattern": model.project.default_branch}
+        out["notificationsEnvironment"] = {
+            "name": NOTIFICATIONS_ENVIRONMENT,
+            "branchPattern": model.project.default_branch,
+        }
         out["oidcIssuer"] = {
             "name": f"{model.project.pulumi_project}-github-actions",
             "url": GITHUB_OIDC_URL,

@@ -151,8 +151,6 @@ def show(specs: str, env: str, fmt: str) -> int:
 
 
 def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> int:
-    import tempfile
-
     from . import plan as planner
 
     analysis = _analyse_for_env(specs, env)
@@ -161,17 +159,19 @@ def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> i
     projects = planner.projects_for(project)
     label = Path(specs).resolve().name
     after = planner.inventory(Path(specs), env, projects, label)
-    result = None
+    result, note = None, ""
     if against is not None:
-        with tempfile.TemporaryDirectory(prefix="sophia-iac-base-") as tmp:
-            base = planner.specs_at(against, Path(specs), Path(tmp))
-            before = planner.inventory(base, env, projects, label)
-        result = planner.diff(before, after)
+        try:
+            result = planner.diff(planner.base_inventory(against, Path(specs), env, projects, label), after)
+        except planner.BaseUnavailable as exc:
+            note = str(exc)
     if fmt == "json":
-        sys.stdout.write(planner.format_json(after, result))
+        sys.stdout.write(planner.format_json(after, result, note))
     elif fmt == "markdown":
-        sys.stdout.write(planner.format_markdown(after, result, env))
+        sys.stdout.write(planner.format_markdown(after, result, env, note))
     else:
+        if note:
+            print(f"sophia-iac: not compared with {against}: {note}", file=sys.stderr)
         sys.stdout.write(planner.format_diff_text(result) if result else planner.format_text(after, env, projects))
     return OK
 

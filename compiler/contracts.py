@@ -119,7 +119,7 @@ def _yaml(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(io.StringIO(text))
 
 
-def _stack_config(text: str, namespace: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _stack_config(text: str, namespace: str) -> tuple[Mapping[str, Any], tuple[str, ...]]:
     data = _yaml(text) or {}
     prefix = namespace + ":"
     config = {k.removeprefix(prefix): v for k, v in (data.get("config") or {}).items()}
@@ -136,12 +136,15 @@ def parse(model: Model, rendered: Mapping[str, Mapping[str, str]]) -> Artifacts:
             jobs += [Job(name, job_id, job, triggers) for job_id, job in (data.get("jobs") or {}).items()]
     generated = rendered.get("generated", {})
     ns = model.project.pulumi_project
-    bootstrap, infrastructure, links, esc = {}, {}, {}, {}
+    bootstrap: dict[str, Mapping[str, Any]] = {}
+    infrastructure: dict[str, Mapping[str, Any]] = {}
+    links: dict[tuple[str, str], tuple[str, ...]] = {}
+    esc: dict[tuple[str, str], Mapping[str, Any]] = {}
     for env in model.environments:
         for project, configs, suffix in (("bootstrap", bootstrap, "-bootstrap"), ("pulumi", infrastructure, "")):
-            text = generated.get(f"{project}/Pulumi.{env.name}.yaml")
-            if text is not None:
-                configs[env.name], links[(env.name, project)] = _stack_config(text, ns)
+            stack_file = generated.get(f"{project}/Pulumi.{env.name}.yaml")
+            if stack_file is not None:
+                configs[env.name], links[(env.name, project)] = _stack_config(stack_file, ns)
             definition = generated.get(f"esc/{env.name}{suffix}.yaml")
             if definition is not None:
                 esc[(env.name, project)] = _yaml(definition) or {}
@@ -158,12 +161,37 @@ def _triggers(on: Any) -> dict[str, Any]:
 
 def check(model: Model, rendered: Mapping[str, Mapping[str, str]], documents: Sequence[Document]) -> list[Diagnostic]:
     """Every contract problem between the rendered artifacts."""
-    art = parse(model, rendered)
     where = Locator(documents)
+    missing = _missing_pipeline(model, where)
+    if missing:
+        return missing  # every contract below would fail for the same reason
+    art = parse(model, rendered)
     out: list[Diagnostic] = []
     for contract in (required_checks, oidc_trust, esc_secrets, stacks_created, environments_exist):
         out += contract(model, art, where)
     return out
+
+
+# What each integration type the pipeline stands on creates for it, and the code of the contract it keeps.
+PIPELINE = {
+    "github": ("E505", "the GitHub environments the workflows run in, each admitting only the refs that deploy it"),
+    "aws": ("E502", "the IAM roles the workflows assume through GitHub OIDC"),
+    "pulumi-esc": ("E504", "the Pulumi stacks, the Pulumi Cloud teams and the OIDC trust the workflows use"),
+}
+
+
+def _missing_pipeline(model: Model, where: Locator) -> list[Diagnostic]:
+    present = {i.type.name for i in model.integrations}
+    return [
+        error(
+            where.at("Project", model.project.name, ("spec",)),
+            code,
+            f"the generated workflows need an Integration of type {name}: its bootstrap creates {what}",
+            hint=f"declare one (kind: Integration, spec.type: {name}); see the README's first-time set-up",
+        )
+        for name, (code, what) in PIPELINE.items()
+        if name not in present
+    ]
 
 
 def _enabled(config: Mapping[str, Any], model: Model, type_name: str) -> str | None:
@@ -296,17 +324,20 @@ def _can_present(job: Job, model: Model, subject: str) -> bool:
 
 def oidc_trust(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
     trusted = identities(art)
-    out = _collisions(model, trusted, where)
+    out = _collisions(model, art, trusted, where)
     out += _writers_reachable_from_pull_requests(model, art, trusted, where)
     for job in art.jobs:
         out += _job_trust(model, art, job, trusted, where)
     return out
 
 
-def _collisions(model: Model, trusted: Sequence[Trusted], where: Locator) -> list[Diagnostic]:
+def _collisions(model: Model, art: Artifacts, trusted: Sequence[Trusted], where: Locator) -> list[Diagnostic]:
     """Two stacks creating one role name in one account: each would overwrite the other's trust."""
-    out, seen = [], {}
+    out: list[Diagnostic] = []
+    seen: dict[tuple[str, str], Trusted] = {}
     for t in trusted:
+        if not _has_role(model, art, t):
+            continue
         key = (t.account, t.aws_role)
         first = seen.setdefault(key, t)
         if first is not t:
@@ -352,19 +383,32 @@ def _writers_reachable_from_pull_requests(
 ) -> list[Diagnostic]:
     out = []
     for t in trusted:
-        if (t.writes or t.stack_permission != 101) and pull_request_reachable(model, art, t.subject):
+        exists = _has_role(model, art, t) or _issuer_allows(model, art, t)
+        if not (t.writes or t.stack_permission != 101) or not exists:
+            continue
+        if not pull_request_reachable(model, art, t.subject):
+            continue
+        what = f"the {t.kind} identity of '{t.env}' (IAM role {t.aws_role}, Pulumi team {t.pulumi_team}) can change"
+        if _gate(model, art, t.env) is None:
             out.append(
                 error(
-                    where.at("Environment", t.env, ("spec", "deploy", "on")),
+                    _integration_at(model, where, "github", t.env, ("spec", "enabled")),
                     "E502",
-                    f"the {t.kind} identity of '{t.env}' (IAM role {t.aws_role}, Pulumi team {t.pulumi_team}) can "
-                    f"change the stack and trusts {t.subject}, which pull-request code can present",
-                    path="spec.deploy.on",
-                    hint="deploy it on push (from the default branch) or release; pull requests get the offline plan",
+                    f"{what} the stack and trusts {t.subject}, but no bootstrap stack creates GitHub environment "
+                    f"'{t.env}': any workflow, a pull request's included, can name it",
+                    hint=f"enable an Integration of type github in '{t.env}': its bootstrap restricts who may use it",
                 )
             )
-        elif not t.writes and t.stack_permission != 101:
-            out.append(error(None, "E502", f"the read-only {t.kind} identity of '{t.env}' may write its stack"))
+            continue
+        out.append(
+            error(
+                where.at("Environment", t.env, ("spec", "deploy", "on")),
+                "E502",
+                f"{what} the stack and trusts {t.subject}, which pull-request code can present",
+                path="spec.deploy.on",
+                hint="deploy it on push (from the default branch) or release; pull requests get the offline plan",
+            )
+        )
     return out
 
 
@@ -373,7 +417,9 @@ def _job_trust(model: Model, art: Artifacts, job: Job, trusted: Sequence[Trusted
     target = _target_env(model, job)
     for inputs in job.inputs(AWS_LOGIN):
         arn = str(inputs.get("role-to-assume", ""))
-        match = [t for t in trusted if arn == f"arn:aws:iam::{t.account}:role/{t.aws_role}"]
+        match = [
+            t for t in trusted if arn == f"arn:aws:iam::{t.account}:role/{t.aws_role}" and _has_role(model, art, t)
+        ]
         out += _trust_problem(model, job, f"IAM role {arn}", match, target, where, "aws")
         audience = str(inputs.get("audience", "sts.amazonaws.com"))
         for t in match:
@@ -417,9 +463,17 @@ def _trust_problem(
     return []
 
 
+def _has_role(model: Model, art: Artifacts, t: Trusted) -> bool:
+    """Whether the IAM role of an identity exists: the aws integration's bootstrap creates it."""
+    return _enabled(art.bootstrap.get(t.env, {}), model, "aws") is not None
+
+
 def _issuer_allows(model: Model, art: Artifacts, t: Trusted) -> bool:
     owner = art.bootstrap.get(org_wide_environment(model).name, {})
-    if _enabled(owner, model, "pulumi-esc") is None or _enabled(art.bootstrap.get(t.env, {}), model, "pulumi-esc") is None:
+    if (
+        _enabled(owner, model, "pulumi-esc") is None
+        or _enabled(art.bootstrap.get(t.env, {}), model, "pulumi-esc") is None
+    ):
         return False
     issuer = (owner.get("access") or {}).get("oidcIssuer") or {}
     return any(
@@ -448,7 +502,10 @@ def _at_workflow(job: Job, message: str, code: str = "E502") -> Diagnostic:
 def esc_secrets(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
     out = []
     for env in model.environments:
-        for project, configs, suffix in (("pulumi", art.infrastructure, ""), ("bootstrap", art.bootstrap, "-bootstrap")):
+        for project, configs, suffix in (
+            ("pulumi", art.infrastructure, ""),
+            ("bootstrap", art.bootstrap, "-bootstrap"),
+        ):
             if env.name not in configs:
                 continue
             out += _esc_problems(model, art, env, project, configs[env.name], suffix)

@@ -2,15 +2,18 @@
 
 The specs are compiled into a temporary directory and each generated project
 runs under Pulumi mocks (:mod:`compiler.harness`): no credentials, no network,
-no Pulumi CLI. ``--diff`` compiles a second set of specs (a git ref or a
-directory) the same way, with the same compiler, and compares resources by
-URN, so the difference is exactly what the spec change does.
+no Pulumi CLI. ``--diff REF`` compares resources by URN with the plan of the
+base: at a git ref, the repository as it was there, compiled by the compiler
+committed there (a pull request that changes the compiler or the schema must
+not break its own base); a directory of specs is compiled by this compiler.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import tarfile
 import tempfile
 from collections import Counter
@@ -22,7 +25,8 @@ from typing import Any
 
 from .errors import SophiaIacError, UsageError
 from .harness import PROJECTS, run_stack
-from .targets.pulumi import BOOTSTRAP
+from .model import Model
+from .targets.pulumi import BOOTSTRAP, MAIN
 
 SECRET = "[secret]"
 PROJECT_TITLES = {"pulumi": "infrastructure", "bootstrap": "bootstrap"}
@@ -101,7 +105,9 @@ def inventory(specs: Path, env: str, projects: Sequence[str], label: str = "spec
         raise SophiaIacError(f"the specs in {specs} do not validate; run `sophia-iac validate {specs}`")
     if env not in [e.name for e in analysis.model.environments]:
         return []  # a stack that does not exist there has no resources
-    projects = [p for p in projects if p != "bootstrap" or BOOTSTRAP.integrations(analysis.model)]
+    projects = [p for p in projects if _deploys_anything(analysis.model, env, p)]
+    if not projects:
+        return []
     with tempfile.TemporaryDirectory(prefix="sophia-iac-plan-") as tmp:
         out = Path(tmp)
         files = render_all(Context(analysis.model, stable_sources(analysis, specs, label)))["generated"]
@@ -111,25 +117,80 @@ def inventory(specs: Path, env: str, projects: Sequence[str], label: str = "spec
     return sorted((_resource(p, r) for p, run in runs for r in run.resources), key=lambda r: r.key)
 
 
-def specs_at(ref: str, specs: Path, dest: Path) -> Path:
-    """The specs directory as it is at a git ref, or ``ref`` itself when it is a directory."""
+def _deploys_anything(model: Model, env: str, project: str) -> bool:
+    """Whether a project's stack has any integration or pool enabled (an empty program registers nothing)."""
+    layout = BOOTSTRAP if project == "bootstrap" else MAIN
+    return any(i.per_env[env].enabled for i in layout.integrations(model)) or any(
+        p.per_env[env].enabled for p in layout.gpu_pools(model)
+    )
+
+
+class BaseUnavailable(SophiaIacError):
+    """The base of a ``--diff`` cannot be planned; the reason is shown instead of a diff."""
+
+
+PROJECT_KEYS = {title: key for key, title in PROJECT_TITLES.items()}
+
+
+def base_inventory(ref: str, specs: Path, env: str, projects: Sequence[str], label: str) -> list[Resource]:
+    """The resources of ``env`` at the base: a directory of specs, or a git ref planned by its own compiler."""
     if Path(ref).is_dir():
-        return Path(ref)
+        return inventory(Path(ref), env, projects, label)
+    with tempfile.TemporaryDirectory(prefix="sophia-iac-base-") as tmp:
+        tree, relative = checkout(ref, specs, Path(tmp))
+        if not (tree / relative).is_dir():
+            return []  # no specs at the base: nothing was deployed from it
+        if not (tree / "compiler" / "__main__.py").is_file():
+            raise BaseUnavailable(f"{ref} has no sophia-iac compiler to plan it with")
+        return [r for p in projects for r in _plan_at(tree, relative, env, p)]
+
+
+def _plan_at(tree: Path, relative: str, env: str, project: str) -> list[Resource]:
+    """``sophia-iac plan --format json`` run by the compiler committed in ``tree``."""
+    command = [sys.executable, "-m", "compiler", "plan", "--specs", relative, "--env", env, "--project", project]
+    environ = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run(
+        [*command, "--format", "json"], cwd=tree, env=environ, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
+        if "no resource was registered" in reason:
+            return []  # an older compiler planning a stack with nothing in it
+        raise BaseUnavailable(f"the compiler at the base cannot plan it: {reason}")
+    try:
+        return [_from_json(r) for r in json.loads(proc.stdout)["resources"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BaseUnavailable(f"the compiler at the base printed a plan this one cannot read ({exc})") from exc
+
+
+def _from_json(raw: dict[str, Any]) -> Resource:
+    return Resource(
+        PROJECT_KEYS[raw["project"]],
+        raw["urn"],
+        raw["type"],
+        raw["name"],
+        raw["parent"],
+        raw["inputs"],
+        raw["protect"],
+        raw["retainOnDelete"],
+        custom=not raw["type"].startswith("sophia:"),
+    )
+
+
+def checkout(ref: str, specs: Path, dest: Path) -> tuple[Path, str]:
+    """The whole repository as it is at a git ref, and the specs directory's path inside it."""
     top = _git(specs, "rev-parse", "--show-toplevel").strip()
     relative = specs.resolve().relative_to(Path(top).resolve()).as_posix()
-    archive = dest / "specs.tar"
+    archive = dest / "tree.tar"
     with archive.open("wb") as f:
         proc = subprocess.run(
-            ["git", "-C", top, "archive", "--format=tar", ref, "--", relative],
-            stdout=f,
-            stderr=subprocess.PIPE,
-            check=False,
+            ["git", "-C", top, "archive", "--format=tar", ref], stdout=f, stderr=subprocess.PIPE, check=False
         )
     if proc.returncode != 0:
-        raise UsageError(f"cannot read {relative} at git ref '{ref}': {proc.stderr.decode().strip()}")
+        raise UsageError(f"cannot read git ref '{ref}': {proc.stderr.decode().strip()}")
     with tarfile.open(archive) as tar:
         tar.extractall(dest / "tree", filter="data")
-    return dest / "tree" / relative
+    return dest / "tree", relative
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -222,8 +283,10 @@ def format_diff_text(result: Diff) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_markdown(resources: Sequence[Resource], result: Diff | None, env: str) -> str:
+def format_markdown(resources: Sequence[Resource], result: Diff | None, env: str, note: str = "") -> str:
     lines = [f"### sophia-iac plan: `{env}`", ""]
+    if note:
+        lines += [f"> **Not compared with the base:** {note}. Below is the whole stack after this change.", ""]
     if result is not None:
         lines += [
             f"**{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to remove**",
@@ -247,7 +310,7 @@ def format_markdown(resources: Sequence[Resource], result: Diff | None, env: str
     return "\n".join(lines) + "\n"
 
 
-def format_json(resources: Sequence[Resource], result: Diff | None) -> str:
+def format_json(resources: Sequence[Resource], result: Diff | None, note: str = "") -> str:
     def res(r: Resource) -> dict[str, Any]:
         return {
             "project": PROJECT_TITLES[r.project],
@@ -261,6 +324,8 @@ def format_json(resources: Sequence[Resource], result: Diff | None) -> str:
         }
 
     body: dict[str, Any] = {"resources": [res(r) for r in resources]}
+    if note:
+        body["diffUnavailable"] = note
     if result is not None:
         body["diff"] = {
             "added": [res(r) for r in result.added],

@@ -31,7 +31,7 @@ def test_text_format(project: Callable[[Path], Path], cli: Callable[..., Result]
     assert result.out == (
         f"{EXPECTED_LINE} (at spec.secrets.private-key.rotation)\n  hint: did you mean 'ninety-day'?\n"
     )
-    assert result.err == "1 error, 0 warnings in 4 files\n"
+    assert result.err == "1 error, 0 warnings in 5 files\n"
 
 
 def test_github_annotations_are_automatic_under_actions(

@@ -35,3 +35,31 @@ def test_spec_text_cannot_break_the_markdown_or_the_diagram() -> None:
     hostile = 'x"] --> evil["pwned\n| a | b |\n<script>`'
     assert mermaid_text(hostile) == "x#34;#93; --#62; evil#91;#34;pwned#10;#124; a #124; b #124;#10;#60;script#62;#96;"
     assert markdown_cell(hostile) == 'x"] --&gt; evil["pwned \\| a \\| b \\| &lt;script&gt;\''
+
+
+def esc_paths(name: str) -> set[str]:
+    """Every ``${path}`` a generated ESC definition references."""
+    return set(re.findall(r"\$\{([^}]+)\}", (ROOT / "generated" / "esc" / name).read_text()))
+
+
+def test_setup_lists_exactly_the_paths_the_generated_esc_environments_reference() -> None:
+    setup = (ROOT / "generated" / "SETUP.md").read_text()
+    sections = re.findall(
+        r"^### `([^`]+)` \((\w+)\)\n\n- read by the bootstrap: (.*)\n- read by the [^:]*: (.*)$", setup, re.M
+    )
+    assert [env for _, env, _, _ in sections] == ["development", "staging", "production"]
+    for environment, env, bootstrap, other in sections:
+        assert environment == f"payready/sophia-ai/{env}-secrets"
+        listed = set(re.findall(r"`([^`]+)`", bootstrap)), set(re.findall(r"`([^`]+)`", other))
+        assert listed[0] == esc_paths(f"{env}-bootstrap.yaml")
+        assert listed[0] | listed[1] == esc_paths(f"{env}.yaml") | esc_paths(f"{env}-bootstrap.yaml")
+
+
+def test_setup_applies_the_org_wide_bootstrap_stack_last() -> None:
+    setup = (ROOT / "generated" / "SETUP.md").read_text()
+    order = re.findall(r"^pulumi up --stack payready/sophia-ai-bootstrap/(\w+)$", setup, re.M)
+    assert order == ["development", "staging", "production"]
+    config = (ROOT / "generated" / "bootstrap" / "Pulumi.production.yaml").read_text()
+    assert "orgWide: true" in config and "oidcIssuer:" in config
+    for env in order[:-1]:
+        assert "orgWide: false" in (ROOT / "generated" / "bootstrap" / f"Pulumi.{env}.yaml").read_text()

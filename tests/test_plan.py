@@ -72,19 +72,30 @@ def test_diff_against_a_directory_shows_exactly_the_resize(
     assert change["inputs"] == {"warehouseSize": {"before": "MEDIUM", "after": "LARGE"}}
 
 
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+def commit_base(root: Path) -> None:
+    """Commit the specs together with a copy of this compiler: the base a pull request is planned against."""
+    from tests.conftest import ROOT
+
+    for part in ("compiler", "schema", "templates"):
+        shutil.copytree(ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    for args in (["init", "-q"], ["add", "specs", "compiler", "schema", "templates"], ["commit", "-qm", "base"]):
+        subprocess.run(["git", *args], cwd=root, env=GIT_ENV, check=True)
+
+
 def test_diff_against_a_git_ref_in_text_and_markdown(
     project: Callable[[Path | None], Path], cli: Callable[..., Result]
 ) -> None:
     root = project(None)
-    env = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-        "PATH": "/usr/bin:/bin",
-    }
-    for args in (["init", "-q"], ["add", "specs"], ["commit", "-qm", "specs"]):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True)
+    commit_base(root)
     resize_production_warehouse(root / "specs")
     text = cli("plan", "--env", "production", "--project", "pulumi", "--diff", "HEAD")
     assert text.code == 0, text.err
@@ -94,6 +105,52 @@ def test_diff_against_a_git_ref_in_text_and_markdown(
     assert "**0 to add, 1 to change, 0 to remove**" in markdown.out
     assert '- warehouseSize: "MEDIUM"\n+ warehouseSize: "LARGE"' in markdown.out
     assert cli("plan", "--env", "production", "--diff", "no-such-ref").code == 2
+
+
+def test_a_git_base_is_planned_by_the_compiler_committed_there(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    # The base's compiler renders Snowflake warehouses 60 seconds quicker to suspend than this one.
+    commit_base(root)
+    template = root / "templates" / "pulumi" / "program" / "integrations" / "snowflake.py.j2"
+    text, line = template.read_text(), 'auto_suspend=wh.get("autoSuspendSeconds", 60)'
+    assert text.count(line) == 1
+    template.write_text(text.replace(line, line + " - 60"))
+    subprocess.run(["git", "commit", "-qam", "base compiler differs"], cwd=root, env=GIT_ENV, check=True)
+    result = cli("plan", "--env", "production", "--project", "pulumi", "--diff", "HEAD", "--format", "json")
+    assert result.code == 0, result.err
+    changed = json.loads(result.out)["diff"]["changed"]
+    assert [c["inputs"] for c in changed] == [{"autoSuspend": {"before": 240, "after": 300}}]
+
+
+def test_a_base_that_cannot_be_planned_is_said_so_not_fatal(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    commit_base(root)
+    (root / "compiler" / "__main__.py").write_text("raise SystemExit('this base needs a newer schema')\n")
+    subprocess.run(["git", "commit", "-qam", "broken base"], cwd=root, env=GIT_ENV, check=True)
+    result = cli("plan", "--env", "staging", "--project", "pulumi", "--diff", "HEAD", "--format", "markdown")
+    assert result.code == 0, result.err
+    assert "> **Not compared with the base:** the compiler at the base cannot plan it: this base needs a newer" in (
+        result.out
+    )
+    assert "resources in the stack after this change" not in result.out and "resources in stack `staging`" in result.out
+
+
+def test_an_empty_base_adds_everything(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+    root = project(None)
+    integrations = root / "specs" / "integrations"
+    shutil.move(integrations, root / "later")
+    (root / "specs" / "gpu-pools.yaml").rename(root / "later" / "gpu-pools.yaml")
+    commit_base(root)
+    shutil.move(root / "later", integrations)
+    result = cli("plan", "--env", "staging", "--diff", "HEAD", "--format", "json")
+    assert result.code == 0, result.err
+    diff = json.loads(result.out)["diff"]
+    assert diff["removed"] == [] and diff["changed"] == []
+    assert len(diff["added"]) == len(json.loads(result.out)["resources"]) > 50
 
 
 def test_disabling_an_integration_removes_its_resources(

@@ -481,12 +481,13 @@ def test_deploy_role_permissions(bootstrap: dict[str, StackRun], infra: dict[str
         assert used == set(allowed)
 
 
-def test_development_trust_is_its_own_github_environment(bootstrap: dict[str, StackRun]) -> None:
-    """Development deploys from pull requests, in the development GitHub environment: no wider trust."""
-    assert ENV["development"].deploy_on == "pull-request"
-    policy = json.loads(one(bootstrap_children(bootstrap["development"]), ROLE)["inputs"]["assumeRolePolicy"])
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_deploy_role_trusts_only_its_own_github_environment(bootstrap: dict[str, StackRun], env: str) -> None:
+    """Deploys run in their environment's GitHub environment, which admits only the refs that deploy it."""
+    assert ENV[env].deploy_on in ("push", "release")
+    policy = json.loads(one(bootstrap_children(bootstrap[env]), ROLE)["inputs"]["assumeRolePolicy"])
     assert policy["Statement"][0]["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"] == (
-        "repo:payready/sophia-ai:environment:development"
+        f"repo:payready/sophia-ai:environment:{env}"
     )
     assert "StringLike" not in policy["Statement"][0]["Condition"]
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from compiler.harness import HarnessError, StackRun, run_stack
+from compiler.access import NOTIFICATIONS_ENVIRONMENT
+from compiler.harness import StackRun, run_stack
 from compiler.model import Environment, thaw
 from compiler.pipeline import analyse
 from compiler.targets.esc import alert_webhook_key
-from compiler.targets.workflows import NOTIFICATIONS_ENVIRONMENT
 from tests.conftest import ROOT, Result
 
 MODEL = analyse([str(ROOT / "specs")]).model
@@ -120,22 +120,26 @@ def expected_reviewers(env: Environment) -> list[dict[str, list[int]]]:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_reviewers_and_deployment_policy_only_in_production(runs: dict[str, StackRun], env: str) -> None:
-    inputs = of_type(runs[env], "RepositoryEnvironment")[0]["inputs"]
-    policies = of_type(runs[env], "RepositoryEnvironmentDeploymentPolicy")
-    if env not in PRODUCTION:
+def test_every_environment_admits_only_the_refs_that_deploy_it(runs: dict[str, StackRun], env: str) -> None:
+    (environment,) = own(runs[env], "RepositoryEnvironment")
+    inputs = environment["inputs"]
+    assert inputs["deploymentBranchPolicy"] == {"customBranchPolicies": True, "protectedBranches": False}
+    assert inputs["canAdminsBypass"] is False  # GitHub's default is true
+    (policy,) = own(runs[env], "RepositoryEnvironmentDeploymentPolicy")
+    pattern = {"push": {"branchPattern": "main"}, "release": {"tagPattern": "v*"}}[ENV[env].deploy_on]
+    assert policy["inputs"] == {"environment": env, "repository": REPOSITORY, **pattern}
+    assert environment["urn"] in policy["dependencies"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_reviewers_where_the_environment_names_them(runs: dict[str, StackRun], env: str) -> None:
+    (environment,) = own(runs[env], "RepositoryEnvironment")
+    inputs = environment["inputs"]
+    if not ENV[env].reviewers:
         assert "reviewers" not in inputs and "preventSelfReview" not in inputs
-        assert "deploymentBranchPolicy" not in inputs
-        assert policies == []
         return
     assert inputs["reviewers"] == expected_reviewers(ENV[env]) == [{"teams": [7654321]}]
     assert inputs["preventSelfReview"] is True
-    assert inputs["deploymentBranchPolicy"] == {"customBranchPolicies": True, "protectedBranches": False}
-    (policy,) = policies
-    assert ENV[env].deploy_on == "release"
-    assert policy["inputs"] == {"environment": env, "repository": REPOSITORY, "tagPattern": "v*"}
-    environment_urn = of_type(runs[env], "RepositoryEnvironment")[0]["urn"]
-    assert environment_urn in policy["dependencies"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -188,22 +192,8 @@ def test_each_environment_gets_its_own_route_webhook(runs: dict[str, StackRun]) 
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_variables_are_known_from_the_specs(runs: dict[str, StackRun], env: str) -> None:
-    e, org = ENV[env], MODEL.project.organization
-    assert e.alert_route
-    route = next(r for r in MODEL.project.alert_routes if r.name == e.alert_route)
-    variables = of_type(runs[env], "ActionsEnvironmentVariable")
-    assert {v["inputs"]["variableName"]: v["inputs"]["value"] for v in variables} == {
-        "AWS_ACCOUNT_ID": e.account,
-        "AWS_REGION": e.region,
-        "ESC_ENVIRONMENT": f"{org}/{e.esc_environment}",
-        "PULUMI_ORGANIZATION": org,
-        "PULUMI_STACK": f"{org}/{MODEL.project.pulumi_project}/{env}",
-        "SLACK_CHANNEL": route.channel,
-    }
-    for variable in variables:
-        assert variable["inputs"]["environment"] == env
-        assert variable["name"] == f"{NAME}.variable.{variable['inputs']['variableName']}"
+def test_no_variables_nothing_reads_them(runs: dict[str, StackRun], env: str) -> None:
+    assert of_type(runs[env], "ActionsEnvironmentVariable") == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -216,29 +206,21 @@ def test_component_outputs_name_no_secret_value(runs: dict[str, StackRun], env: 
     assert "mock-secret" not in repr(outputs)
 
 
-def _without_reviewer_ids(root: Path) -> None:
+def test_a_reviewer_without_an_id_fails_compile_at_the_reviewer(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    # Reviewer ids come from the spec, never from a lookup: a missing one must stop the
+    # compile rather than leave production without its reviewers.
+    root = project(None)
     spec = root / "specs" / "integrations" / "github.yaml"
     text = spec.read_text()
     lines = ["    reviewerIds:\n", "      payready/platform: 7654321\n"]
     assert all(line in text for line in lines)
-    for line in lines:
-        text = text.replace(line, "")
-    spec.write_text(text)
-
-
-def test_a_reviewer_without_an_id_stops_the_stack_that_needs_it(
-    project: Callable[[Path | None], Path], cli: Callable[..., Result]
-) -> None:
-    # Reviewer ids come from the spec, never from a lookup: a missing one must stop
-    # the deploy rather than leave production without its reviewers.
-    root = project(None)
-    _without_reviewer_ids(root)
-    assert cli("compile").code == 0
-    message = "deploy reviewer 'payready/platform' of environment 'production' has no id"
-    with pytest.raises(HarnessError, match=message):
-        run_stack(root / "generated", "production", project="bootstrap")
-    # Stacks without reviewers need none.
-    assert of_type(run_stack(root / "generated", "staging", project="bootstrap"), "RepositoryEnvironment")
+    spec.write_text(text.replace("".join(lines), ""))
+    result = cli("compile")
+    assert result.code == 1
+    assert result.out.startswith("specs/environments.yaml:48:17: error[E505]: deploy reviewer 'payready/platform'")
+    assert not (root / "generated").exists()
 
 
 def test_token_authentication(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
@@ -269,6 +251,18 @@ def test_notifications_environment_only_in_the_production_stack(runs: dict[str, 
     (environment,) = shared
     assert environment["inputs"]["environment"] == NOTIFICATIONS_ENVIRONMENT
     assert "reviewers" not in environment["inputs"]
+    # Only default-branch jobs (scheduled tests, drift) notify from it.
+    assert environment["inputs"]["canAdminsBypass"] is False
+    (policy,) = [
+        p
+        for p in of_type(runs[env], "RepositoryEnvironmentDeploymentPolicy")
+        if p not in own(runs[env], "RepositoryEnvironmentDeploymentPolicy")
+    ]
+    assert policy["inputs"] == {
+        "environment": NOTIFICATIONS_ENVIRONMENT,
+        "repository": REPOSITORY,
+        "branchPattern": "main",
+    }
     (secret,) = secrets
     assert secret["inputs"]["secretName"] == "SLACK_WEBHOOK_URL"
     assert secret["inputs"]["value"] == {"__secret__": "mock-secret-for-alertWebhookPlatform"}

@@ -101,7 +101,7 @@ def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], en
                 "permission": team["permission"],
                 **duration,
             }
-    permissions = of_type(runs[env], "TeamEnvironmentPermission")
+    permissions = [p for p in of_type(runs[env], "TeamEnvironmentPermission") if ".permission." in p["name"]]
     assert {p["name"]: p["inputs"] for p in permissions} == expected
     on_generated = [p for p in permissions if not p["name"].endswith(".secrets")]
     assert all(environment["urn"] in p["dependencies"] for p in on_generated)
@@ -109,7 +109,7 @@ def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], en
 
 def test_team_permissions_follow_the_production_override(runs: dict[str, StackRun]) -> None:
     def levels(env: str) -> dict[str, tuple[str, str | None]]:
-        found = of_type(runs[env], "TeamEnvironmentPermission")
+        found = [p for p in of_type(runs[env], "TeamEnvironmentPermission") if ".permission." in p["name"]]
         return {
             p["inputs"]["team"]: (p["inputs"]["permission"], p["inputs"].get("maxOpenDuration"))
             for p in found
@@ -121,17 +121,63 @@ def test_team_permissions_follow_the_production_override(runs: dict[str, StackRu
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_drift_schedule_of_the_infrastructure_stack(runs: dict[str, StackRun], env: str) -> None:
-    (schedule,) = of_type(runs[env], "DriftSchedule")
-    assert schedule["name"] == f"{NAME}.driftSchedule"
-    assert schedule["inputs"] == {
-        "organization": ORG,
-        "project": MODEL.project.pulumi_project,
-        "stack": env,
-        "scheduleCron": config(env)["driftSchedule"],
-        "autoRemediate": False,
+def test_the_infrastructure_stack_is_created_here_and_protected(runs: dict[str, StackRun], env: str) -> None:
+    (stack,) = of_type(runs[env], "Stack")
+    assert stack["name"] == f"{NAME}.stack"
+    assert stack["inputs"] == {"organizationName": ORG, "projectName": MODEL.project.pulumi_project, "stackName": env}
+    # Deleting the stack deletes its state.
+    assert stack["protect"] is stack["retainOnDelete"] is protected(env)
+    # Drift is detected by drift.yml, so Pulumi Deployments needs no settings or identity of its own.
+    assert of_type(runs[env], "DriftSchedule") == [] and of_type(runs[env], "DeploymentSettings") == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_one_machine_team_per_identity_with_least_privilege(runs: dict[str, StackRun], env: str) -> None:
+    run = runs[env]
+    (stack,) = of_type(run, "Stack")
+    teams = {t["inputs"]["name"]: t for t in of_type(run, "Team")}
+    assert set(teams) == {f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader"}
+    assert all(t["inputs"]["teamType"] == "pulumi" and t["inputs"]["members"] == [] for t in teams.values())
+    stack_permissions = {p["inputs"]["team"]: p for p in of_type(run, "TeamStackPermission")}
+    assert {t: p["inputs"]["permission"] for t, p in stack_permissions.items()} == {
+        f"sophia-ai-{env}-deploy": 102,  # edit: pulumi up
+        f"sophia-ai-{env}-reader": 101,  # read: previews only
     }
-    assert schedule["inputs"]["scheduleCron"] == ("0 * * * *" if env == "production" else "0 6 * * *")
+    for permission in stack_permissions.values():
+        # The stack exists before anything targets it.
+        assert stack["urn"] in permission["dependencies"]
+        assert (permission["inputs"]["project"], permission["inputs"]["stack"]) == ("sophia-ai", env)
+    esc = [p["inputs"] for p in of_type(run, "TeamEnvironmentPermission") if ".team." in p["name"]]
+    environments = {(p["team"], p["project"], p["environment"], p["permission"]) for p in esc}
+    assert environments == {
+        (team, *where.split("/", 1), "open")
+        for team in teams
+        for where in (ENV[env].esc_environment, ENV[env].esc_secrets)
+    }
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_org_wide_stack_registers_the_oidc_issuer(runs: dict[str, StackRun], env: str) -> None:
+    issuers = of_type(runs[env], "OidcIssuer")
+    if ENV[env].tier != "production":
+        assert issuers == []
+        return
+    (issuer,) = issuers
+    inputs = issuer["inputs"]
+    assert inputs["url"] == "https://token.actions.githubusercontent.com"
+    assert inputs["maxExpirationSeconds"] == 3600
+    repo = MODEL.project.repository
+    expected = []
+    for e in ENVIRONMENTS:
+        expected.append((f"sophia-ai-{e}-deploy", f"repo:{repo}:environment:{e}"))
+        expected.append((f"sophia-ai-{e}-reader", f"repo:{repo}:ref:refs/heads/main"))
+    policies = inputs["policies"]
+    assert [(p["teamName"], p["rules"]["sub"]) for p in policies] == expected
+    for policy in policies:
+        # A team token for exactly one subject: never an organization (admin) token.
+        assert (policy["decision"], policy["tokenType"]) == ("allow", "team")
+        assert policy["rules"] == {"aud": f"urn:pulumi:org:{ORG}", "sub": policy["rules"]["sub"]}
+        assert "authorizedPermissions" not in policy
 
 
 def is_environment_event(event: str) -> bool:
@@ -157,6 +203,10 @@ def test_slack_webhooks_on_the_stack_and_the_esc_environment(runs: dict[str, Sta
     assert on_environment["filters"] == [e for e in wanted["events"] if is_environment_event(e)]
     on_stack = hooks[f"{NAME}.webhook.stack"]
     assert (on_stack["projectName"], on_stack["stackName"]) == (MODEL.project.pulumi_project, env)
+    (stack,) = of_type(runs[env], "Stack")
+    assert (
+        stack["urn"] in next(h for h in of_type(runs[env], "Webhook") if h["name"].endswith(".stack"))["dependencies"]
+    )
     assert "environmentName" not in on_stack
     assert on_stack["filters"] == [e for e in wanted["events"] if not is_environment_event(e)]
 
@@ -164,11 +214,7 @@ def test_slack_webhooks_on_the_stack_and_the_esc_environment(runs: dict[str, Sta
 def test_webhooks_follow_the_production_override(runs: dict[str, StackRun]) -> None:
     stack_filters = {env: of_type(runs[env], "Webhook") for env in ENVIRONMENTS}
     production = {h["name"]: h["inputs"] for h in stack_filters["production"]}
-    assert production[f"{NAME}.webhook.stack"]["filters"] == [
-        "update_failed",
-        "drift_detected",
-        "drift_detection_failed",
-    ]
+    assert production[f"{NAME}.webhook.stack"]["filters"] == ["update_failed"]
     assert production[f"{NAME}.webhook.stack"]["payloadUrl"] == {"__secret__": "mock-secret-for-alertWebhookOncall"}
     staging = {h["name"]: h["inputs"] for h in stack_filters["staging"]}
     assert staging[f"{NAME}.webhook.stack"]["payloadUrl"] == {"__secret__": "mock-secret-for-alertWebhookPlatform"}
@@ -185,6 +231,7 @@ def test_component_outputs_name_no_secret_value(runs: dict[str, StackRun], env: 
     outputs = component(runs[env])["outputs"]
     assert outputs["escEnvironment"] == f"{ORG}/{ENV[env].esc_environment}"
     assert outputs["stack"] == f"{ORG}/{MODEL.project.pulumi_project}/{env}"
-    assert outputs["driftSchedule"] == config(env)["driftSchedule"]
+    assert outputs["teams"] == [f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader"]
+    assert outputs.get("oidcIssuer") == ("sophia-ai-github-actions" if env == "production" else None)
     assert set(outputs["webhooks"]) == {"environment", "stack"}
     assert "mock-secret" not in repr(outputs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from compiler.harness import StackRun, secret_value
+from tests.conftest import ROOT
 
 ENVIRONMENTS = ["development", "staging", "production"]
 COMPONENT = "sophia:integrations:Snowflake"
@@ -219,12 +221,9 @@ def test_network_policy_only_in_production(runs: dict[str, StackRun], env: str) 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_component_outputs(runs: dict[str, StackRun], env: str) -> None:
     outputs = component(runs[env])["outputs"]
-    assert outputs["secretNames"] == [
-        "deployer-private-key",
-        "private-key",
-        "service-public-key",
-        "service-public-key-2",
-    ]
+    # What the program authenticates and configures with; the service user's private key is only exported
+    # by ESC for the application.
+    assert outputs["secretNames"] == ["deployer-private-key", "service-public-key", "service-public-key-2"]
     assert {k: outputs[k] for k in ("database", "dataRetentionDays", "warehouse", "roles", "serviceUser")} == {
         "database": PREFIX[env],
         "dataRetentionDays": TIME_TRAVEL_DAYS[env],
@@ -232,3 +231,18 @@ def test_component_outputs(runs: dict[str, StackRun], env: str) -> None:
         "roles": [f"{PREFIX[env]}_READER", f"{PREFIX[env]}_WRITER"],
         "serviceUser": f"{PREFIX[env]}_SVC",
     }
+
+
+def test_public_keys_reach_snowflake_as_one_line_without_header_or_trailer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The generated module's own function, as the program runs it: ESC may hold the PEM as ssh-keygen writes it.
+    monkeypatch.syspath_prepend(str(ROOT / "generated" / "pulumi"))
+    assert "program" not in sys.modules
+    from program.integrations.snowflake import public_key_body
+
+    for name in [m for m in sys.modules if m == "program" or m.startswith("program.")]:
+        del sys.modules[name]  # another test may import the bootstrap's program package
+
+    body = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo" + "A" * 20
+    pem = f"-----BEGIN PUBLIC KEY-----\n{body[:40]}\n{body[40:]}\n-----END PUBLIC KEY-----\n"
+    assert public_key_body(pem) == body
+    assert public_key_body(f"  {body}\n") == body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -125,7 +126,11 @@ def test_environment_variables_per_target_with_sensitive_set(runs: dict[str, Sta
     for target in ("production", "preview"):
         sensitive = by_key[("SESSION_SECRET", target)]
         assert sensitive["sensitive"] is True
-        assert secret(sensitive["value"]) == SESSION_SECRET
+        # Write-only: the value never reaches the state; its version (a digest) changes when it does.
+        assert "value" not in sensitive
+        assert secret(sensitive["valueWo"]) == SESSION_SECRET
+        digest = int.from_bytes(hashlib.sha256(SESSION_SECRET.encode()).digest()[:4], "big")
+        assert secret(sensitive["valueWoVersion"]) == digest
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -90,65 +90,136 @@ def test_every_grant_is_explained() -> None:
                 assert " # " in line, f"{name}: {line.strip()} has no reason"
 
 
-def test_deploy_triggers_environments_and_concurrency() -> None:
+ENVIRONMENTS = ["development", "staging", "production"]
+ACCOUNTS = {"development": "111111111111", "staging": "222222222222", "production": "333333333333"}
+
+
+def steps_using(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [s for s in job["steps"] if s.get("uses", "").split("@")[0] == action]
+
+
+def test_deploys_run_from_main_and_releases_never_from_pull_requests() -> None:
     data = load(WORKFLOWS / "deploy.yml")
-    assert data["on"] == {
-        "pull_request": {"branches": ["main"]},
-        "push": {"branches": ["main"]},
-        "release": {"types": ["published"]},
-    }
-    expected = {"development": "pull_request", "staging": "push", "production": "release"}
-    assert set(data["jobs"]) == {f"deploy-{env}" for env in expected}
-    for env, event in expected.items():
-        job = data["jobs"][f"deploy-{env}"]
-        assert job["if"] == f"github.event_name == '{event}'"
+    assert data["on"] == {"push": {"branches": ["main"]}, "release": {"types": ["published"]}}
+    assert set(data["jobs"]) == {f"deploy-{env}" for env in ENVIRONMENTS}
+    jobs = {env: data["jobs"][f"deploy-{env}"] for env in ENVIRONMENTS}
+    assert jobs["development"]["if"] == jobs["staging"]["if"] == "github.event_name == 'push'"
+    assert jobs["production"]["if"] == "github.event_name == 'release' && !github.event.release.prerelease"
+    # Promotion: staging deploys only once development has.
+    assert jobs["staging"]["needs"] == "deploy-development" and "needs" not in jobs["development"]
+    for env, job in jobs.items():
         assert job["environment"] == env
         assert job["concurrency"] == {"group": f"deploy-{env}", "cancel-in-progress": False}
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
-        uses = [s.get("uses", "").split("@")[0] for s in job["steps"]]
-        assert uses.index("aws-actions/configure-aws-credentials") < uses.index("pulumi/actions")
-        aws = next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/"))
-        account = {"development": "111111111111", "staging": "222222222222", "production": "333333333333"}[env]
-        assert aws["with"]["role-to-assume"] == f"arn:aws:iam::{account}:role/sophia-ai-deploy"
-        assert "aws-access-key-id" not in aws["with"]
-        commands = [s["with"]["command"] for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
-        assert commands == ["preview", "up"]
-        assert any("sophia-iac test-integrations" in s.get("run", "") for s in job["steps"])
-        assert job["steps"][-1]["if"] == "failure()" and "slack-github-action" in job["steps"][-1]["uses"]
+        assert job["timeout-minutes"] == 60
+        assert "PULUMI_STACK" not in job["env"]
 
 
-def test_integration_tests_schedule_dispatch_and_artifact() -> None:
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_deploy_checks_first_and_opens_secrets_only_for_the_tests(env: str) -> None:
+    job = load(WORKFLOWS / "deploy.yml")["jobs"][f"deploy-{env}"]
+    names = [s["name"] for s in job["steps"]]
+    runs = [s.get("run", "") for s in job["steps"]]
+    check = next(i for i, r in enumerate(runs) if "sophia-iac compile --check" in r)
+    assert "sophia-iac validate" in runs[check]
+    first_login = names.index("AWS credentials (OIDC)")
+    assert check < first_login
+    (aws,) = steps_using(job, "aws-actions/configure-aws-credentials")
+    assert aws["with"]["role-to-assume"] == f"arn:aws:iam::{ACCOUNTS[env]}:role/sophia-ai-deploy"
+    assert aws["with"]["audience"] == "sts.amazonaws.com" and "aws-access-key-id" not in aws["with"]
+    (pulumi,) = steps_using(job, "pulumi/auth-actions")
+    assert pulumi["with"]["requested-token-type"] == "urn:pulumi:token-type:access_token:team"
+    assert pulumi["with"]["scope"] == f"team:sophia-ai-{env}-deploy"
+    commands = steps_using(job, "pulumi/actions")
+    assert [c["with"]["command"] for c in commands] == ["preview", "up"]
+    assert all(c["with"]["pulumi-version"] == "3.272.0" for c in commands)
+    # No secret is in the environment of `pulumi up`: ESC is opened for the tests, after the deploy.
+    (esc,) = steps_using(job, "pulumi/esc-action")
+    assert job["steps"].index(esc) > job["steps"].index(commands[-1])
+    assert "sophia-iac test-integrations" in job["steps"][job["steps"].index(esc) + 1]["run"]
+    assert job["steps"][-1]["if"] == "failure()" and "slack-github-action" in job["steps"][-1]["uses"]
+
+
+def test_integration_tests_run_every_environment_from_main_with_the_reader_team() -> None:
     data = load(WORKFLOWS / "integration-tests.yml")
     assert data["on"]["schedule"] == [{"cron": "0 */6 * * *"}]
+    assert "pull_request" not in data["on"]  # pull-request code never sees an environment's secrets
+    assert data["on"]["push"] == {"branches": ["main"], "paths": ["compiler/integration_tests/**", "pyproject.toml"]}
     choice = data["on"]["workflow_dispatch"]["inputs"]["environment"]
-    assert (choice["type"], choice["default"], choice["options"]) == (
-        "choice",
-        "development",
-        ["development", "staging", "production"],
-    )
-    for event in ("push", "pull_request"):
-        assert data["on"][event]["paths"] == ["compiler/integration_tests/**", "pyproject.toml"]
-    steps = data["jobs"]["test"]["steps"]
-    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@"))
-    assert upload["if"] == "always()" and upload["with"]["path"] == "integration-test-results.json"
-    assert data["jobs"]["notify"]["environment"] == "notifications"
+    assert (choice["type"], choice["default"], choice["options"]) == ("choice", "development", ENVIRONMENTS)
+    for env in ENVIRONMENTS:
+        job = data["jobs"][f"test-{env}"]
+        assert job["if"] == f"github.event_name != 'workflow_dispatch' || inputs.environment == '{env}'"
+        assert "environment" not in job and job["timeout-minutes"] == 20
+        assert job["env"]["DEFAULT_REF"] == "refs/heads/main" and "$DEFAULT_REF" in job["steps"][0]["run"]
+        (pulumi,) = steps_using(job, "pulumi/auth-actions")
+        assert pulumi["with"]["scope"] == f"team:sophia-ai-{env}-reader"
+        assert steps_using(job, "aws-actions/configure-aws-credentials") == []
+        (upload,) = steps_using(job, "actions/upload-artifact")
+        assert upload["if"] == "always()" and upload["with"]["path"] == "integration-test-results.json"
+    notify = data["jobs"]["notify"]
+    assert notify["environment"] == "notifications" and notify["needs"] == [f"test-{e}" for e in ENVIRONMENTS]
 
 
-def test_specs_and_drift() -> None:
-    specs = load(WORKFLOWS / "specs.yml")
-    assert "specs/**" in specs["on"]["pull_request"]["paths"]
-    assert specs["jobs"]["check"]["permissions"] == {"contents": "read"}
-    assert specs["jobs"]["comment"]["permissions"] == {"pull-requests": "write"}
-    runs = " ".join(s.get("run", "") for s in specs["jobs"]["check"]["steps"])
+def test_checks_run_on_every_pull_request_with_no_credential() -> None:
+    checks = load(WORKFLOWS / "specs.yml")
+    assert checks["on"] == {"pull_request": {}}  # no path filter: its jobs are required status checks
+    jobs = checks["jobs"]
+    assert {jobs["validate"]["name"], jobs["preview"]["name"]} == {"validate", "preview"}
+    for job_id in ("validate", "preview"):
+        assert jobs[job_id]["permissions"] == {"contents": "read"}
+        assert "if" not in jobs[job_id] and "needs" not in jobs[job_id] and "environment" not in jobs[job_id]
+    runs = " ".join(s.get("run", "") for s in jobs["validate"]["steps"])
     assert "sophia-iac validate --format github" in runs and "sophia-iac compile --check" in runs
+    runs = " ".join(s.get("run", "") for s in jobs["preview"]["steps"])
     assert 'sophia-iac plan --env "$stack" --diff "$BASE_SHA" --format markdown' in runs
+    assert '>> "$GITHUB_STEP_SUMMARY"' in runs  # what a fork pull request gets instead of a comment
+    assert "notify" not in jobs  # a spec mistake is the author's to fix, not a page
+    text = (WORKFLOWS / "specs.yml").read_text()
+    assert "secrets." not in text and "id-token" not in text
+
+
+def test_the_plan_comment_is_ours_bounded_and_never_stale() -> None:
+    comment = load(WORKFLOWS / "specs.yml")["jobs"]["comment"]
+    assert comment["permissions"] == {"pull-requests": "write"}
+    assert comment["if"] == "always() && github.event.pull_request.head.repo.full_name == github.repository"
+    script = steps_using(comment, "actions/github-script")[0]["with"]["script"]
+    assert 'c.user.login === "github-actions[bot]"' in script and 'c.user.type === "Bot"' in script
+    assert "const limit = 60_000;" in script and "plan.length > limit" in script
+    assert 'process.env.PREVIEW_RESULT === "success"' in script and "could not be computed" in script
+
+
+def test_drift_runs_each_stack_on_its_own_schedule_with_read_only_identities() -> None:
     drift = load(WORKFLOWS / "drift.yml")
-    legs = drift["jobs"]["drift"]["strategy"]["matrix"]["include"]
-    assert [leg["environment"] for leg in legs] == ["development", "staging", "production"]
-    assert all(leg["role"].endswith(":role/sophia-ai-drift") for leg in legs)
-    preview = next(s for s in drift["jobs"]["drift"]["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
-    assert preview["with"]["expect-no-changes"] is True and preview["with"]["command"] == "preview"
-    assert "environment" not in drift["jobs"]["drift"]  # read-only role: no approval gate
+    assert drift["on"]["schedule"] == [{"cron": "0 * * * *"}, {"cron": "0 6 * * *"}]
+    crons = {"development": "0 6 * * *", "staging": "0 6 * * *", "production": "0 * * * *"}
+    for env, cron in crons.items():
+        job = drift["jobs"][f"drift-{env}"]
+        assert job["if"] == f"github.event_name == 'workflow_dispatch' || github.event.schedule == '{cron}'"
+        assert "environment" not in job  # read-only identities: no approval gate
+        (aws,) = steps_using(job, "aws-actions/configure-aws-credentials")
+        assert aws["with"]["role-to-assume"] == f"arn:aws:iam::{ACCOUNTS[env]}:role/sophia-ai-drift"
+        (pulumi,) = steps_using(job, "pulumi/auth-actions")
+        assert pulumi["with"]["scope"] == f"team:sophia-ai-{env}-reader"
+        (preview,) = steps_using(job, "pulumi/actions")
+        assert preview["with"]["expect-no-changes"] is True and preview["with"]["command"] == "preview"
+        assert preview["with"]["stack-name"] == f"payready/sophia-ai/{env}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_job_has_a_timeout(name: str) -> None:
+    for job_id, job in load(WORKFLOWS / name)["jobs"].items():
+        assert isinstance(job.get("timeout-minutes"), int), f"{name}: {job_id}"
+
+
+def test_no_job_a_pull_request_runs_can_get_a_token() -> None:
+    for name in NAMES:
+        data = load(WORKFLOWS / name)
+        if "pull_request" not in data["on"]:
+            continue
+        for job_id, job in data["jobs"].items():
+            assert "id-token" not in job["permissions"], f"{name}: {job_id}"
+            assert "environment" not in job, f"{name}: {job_id}"
 
 
 def run_blocks(directory: Path) -> list[str]:

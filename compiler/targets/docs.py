@@ -1,13 +1,16 @@
-"""generated/ARCHITECTURE.md: the strategy's architecture diagram and an inventory, derived from the specs."""
+"""generated/ARCHITECTURE.md (the strategy's architecture diagram and an inventory) and generated/SETUP.md
+(the first-time set-up of this project, in the order that works), derived from the specs."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from ..access import org_wide_environment, stacks
 from ..integrations import CATEGORIES
-from ..model import Integration, Model
+from ..model import Environment, Integration, Model
 from ..render import Context, header, template
+from .esc import program_secret_keys
 
 CATEGORY_TITLES = {
     "data-sources": "Data Sources",
@@ -30,6 +33,45 @@ def markdown_cell(text: str) -> str:
     for raw, safe in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "'")):
         flat = flat.replace(raw, safe)
     return flat
+
+
+@dataclass(frozen=True)
+class SetUp:
+    """What one environment needs by hand before its bootstrap stack can be applied."""
+
+    env: Environment
+    secrets_environment: str
+    bootstrap_environment: str
+    bootstrap_stack: str
+    bootstrap_paths: tuple[str, ...]
+    other_paths: tuple[str, ...]
+
+
+def set_up(model: Model) -> list[SetUp]:
+    """Each environment's hand-made ESC environments and the secret paths they must hold, bootstrap order.
+
+    The stack that owns what exists once (the OIDC issuer naming every environment's teams,
+    branch protection) comes last.
+    """
+    owner = org_wide_environment(model)
+    org, project = model.project.organization, model.project.pulumi_project
+    out = []
+    for access in sorted(stacks(model), key=lambda a: a.env is owner):
+        env = access.env
+        bootstrap = set(program_secret_keys(model, env, "bootstrap").values())
+        program = set(program_secret_keys(model, env, "pulumi").values())
+        exported = {s.esc for i in model.integrations if i.enabled(env.name) for s in i.secrets}
+        out.append(
+            SetUp(
+                env,
+                access.esc_secrets,
+                f"{org}/{env.esc_environment}-bootstrap",
+                f"{org}/{project}-bootstrap/{env.name}",
+                tuple(sorted(bootstrap)),
+                tuple(sorted((program | exported) - bootstrap)),
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -73,4 +115,13 @@ class DocsTarget:
             label=mermaid_text,
             cell=markdown_cell,
         )
-        return {"ARCHITECTURE.md": text}
+        setup = template(
+            "docs/SETUP.md.j2",
+            header=header(ctx.source_names(model.sources), comment="").replace("--", "-&#45;"),
+            model=model,
+            steps=set_up(model),
+            owner=org_wide_environment(model),
+            stacks={a.env.name: a for a in stacks(model)},
+            cell=markdown_cell,
+        )
+        return {"ARCHITECTURE.md": text, "SETUP.md": setup}

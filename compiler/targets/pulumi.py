@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ..access import NOTIFICATIONS_ENVIRONMENT, alert_routes_read, bootstrap_settings
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..render import Context, header, template
 from .esc import alert_webhook_key, esc_texts
-from ..access import NOTIFICATIONS_ENVIRONMENT, alert_routes_read, bootstrap_settings
 
 # The SDK the generated program and the mocks harness are written against; the workflows
 # install the Pulumi CLI of the same release.

@@ -138,8 +138,8 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
         default_warehouse=warehouse.name,
         default_namespace=database.name,
         # Both key slots: rotation puts the new public key in one while the other still works.
-        rsa_public_key=_secret(component, user.get("rsaPublicKeyRef")),
-        rsa_public_key2=_secret(component, user.get("rsaPublicKey2Ref")),
+        rsa_public_key=_public_key(component, user.get("rsaPublicKeyRef")),
+        rsa_public_key2=_public_key(component, user.get("rsaPublicKey2Ref")),
         network_policy=policy.name if policy else None,
         comment=stack.comment(component, "Service user Sophia AI connects as"),
         opts=component.child(provider=provider),
@@ -165,8 +165,15 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     )
 
 
-def _secret(component: runtime.Component, name: str | None) -> pulumi.Output[str] | None:
-    return component.secrets[name] if name else None
+def _public_key(component: runtime.Component, name: str | None) -> pulumi.Output[str] | None:
+    """A public key from ESC as Snowflake takes it: the base64 body on one line, whether ESC holds PEM or not."""
+    return component.secrets[name].apply(public_key_body) if name else None
+
+
+def public_key_body(pem: str) -> str:
+    """``-----BEGIN PUBLIC KEY-----`` / body lines / ``-----END PUBLIC KEY-----`` -> the body on one line."""
+    lines = [line.strip() for line in pem.strip().splitlines()]
+    return "".join(line for line in lines if line and not line.startswith("-----"))
 
 
 def _grant_access(

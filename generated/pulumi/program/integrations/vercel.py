@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import pulumi
 import pulumiverse_vercel as vercel
 
@@ -68,14 +71,14 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     for variable in config.get("environmentVariables", []):
         secret = variable.get("secret")
         for target in variable["targets"]:
+            value = _value(component.secrets[secret]) if secret else {"value": variable["value"]}
             vercel.ProjectEnvironmentVariable(
                 f"{NAME}.env.{variable['key']}.{target}",
                 project_id=project.id,
                 key=variable["key"],
                 targets=[target],
-                # A secret's value stays a secret Output, and Vercel never shows it again once set.
-                value=component.secrets[secret] if secret else variable["value"],
                 sensitive=secret is not None,
+                **value,
                 opts=component.child(provider=provider),
             )
             variables.append(f"{variable['key']}/{target}")
@@ -88,3 +91,13 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
             "environmentVariables": variables,
         }
     )
+
+
+def _value(secret: pulumi.Output[str]) -> dict[str, Any]:
+    """A secret as a write-only value: never stored in state, and Vercel never shows it again once set.
+
+    Its version is a digest of the value, itself a secret (encrypted in state), so a rotated value
+    in ESC reaches Vercel on the next deploy and an unchanged one causes no update.
+    """
+    version = secret.apply(lambda value: int.from_bytes(hashlib.sha256(value.encode()).digest()[:4], "big"))
+    return {"value_wo": secret, "value_wo_version": version}

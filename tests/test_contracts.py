@@ -1,0 +1,137 @@
+"""The contract stage: each contract broken through a spec fails compile at the spec value, writing nothing;
+contracts only a generator bug could break are shown failing on tampered rendered artifacts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compiler import contracts
+from compiler.commands import stable_sources
+from compiler.pipeline import analyse
+from compiler.render import Context, render_all
+from tests.conftest import CASES, ROOT, Result, golden
+
+BROKEN = sorted(p for p in (CASES / "contracts").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=[p.name for p in BROKEN])
+def test_a_spec_that_breaks_a_contract_fails_compile(
+    case: Path, project: Callable[[Path], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(case)
+    assert cli("validate").code == 0  # each artifact alone is fine; together they are not
+    result = cli("compile")
+    assert result.code == 1
+    golden(case / "expected.txt", result.out)
+    assert "Traceback" not in result.out + result.err
+    assert not (root / "generated").exists() and not (root / ".github").exists()
+    assert cli("compile", "--check").code == 1
+
+
+def bundled() -> tuple[Any, dict[str, dict[str, str]], Any]:
+    analysis = analyse([str(ROOT / "specs")])
+    assert analysis.model is not None
+    rendered = render_all(Context(analysis.model, stable_sources(analysis, ROOT / "specs", "specs")))
+    return analysis.model, rendered, analysis.documents
+
+
+def codes(rendered: dict[str, dict[str, str]]) -> list[str]:
+    model, _, documents = bundled()
+    return [d.message for d in contracts.check(model, rendered, documents)]
+
+
+def test_the_bundled_specs_keep_every_contract() -> None:
+    model, rendered, documents = bundled()
+    assert contracts.check(model, rendered, documents) == []
+
+
+def tamper(rendered: dict[str, dict[str, str]], root: str, path: str, old: str, new: str) -> None:
+    text = rendered[root][path]
+    assert text.count(old) >= 1, old
+    rendered[root][path] = text.replace(old, new)
+
+
+def test_an_esc_environment_mapping_a_secret_no_program_reads() -> None:
+    _, rendered, _ = bundled()
+    line = '    "sophia-ai:vercelApiToken": "${vercel.token}"\n'
+    tamper(
+        rendered, "generated", "esc/staging.yaml", line, line + '    "sophia-ai:gongAccessKey": "${gong.accessKey}"\n'
+    )
+    assert codes(rendered) == [
+        "generated/esc/staging.yaml maps sophia-ai:gongAccessKey, which the pulumi program never reads in 'staging'"
+    ]
+
+
+def test_a_program_reading_a_secret_its_esc_environment_does_not_map() -> None:
+    _, rendered, _ = bundled()
+    tamper(
+        rendered,
+        "generated",
+        "esc/production-bootstrap.yaml",
+        '    "sophia-ai:alertWebhookOncall": "${slack.oncallWebhookUrl}"\n',
+        "",
+    )
+    assert codes(rendered) == [
+        "the bootstrap program reads sophia-ai:alertWebhookOncall in 'production', which "
+        "generated/esc/production-bootstrap.yaml does not map"
+    ]
+
+
+def test_a_deploy_job_outside_its_github_environment_presents_a_subject_nothing_trusts() -> None:
+    _, rendered, _ = bundled()
+    tamper(rendered, "workflows", "deploy.yml", "    environment: staging\n", "")
+    found = codes(rendered)
+    assert len(found) == 2
+    assert all(
+        m.startswith("deploy.yml: job 'deploy-staging' presents repo:payready/sophia-ai:ref:refs/heads/main")
+        for m in found
+    )
+    assert "IAM role arn:aws:iam::222222222222:role/sophia-ai-deploy, which trusts only" in found[0]
+    assert "Pulumi Cloud team sophia-ai-staging-deploy, which trusts only" in found[1]
+
+
+def test_a_job_acting_on_one_stack_as_another_environments_identity() -> None:
+    _, rendered, _ = bundled()
+    tamper(
+        rendered,
+        "workflows",
+        "drift.yml",
+        "team:sophia-ai-staging-reader",
+        "team:sophia-ai-production-reader",
+    )
+    assert codes(rendered) == [
+        "drift.yml: job 'drift-staging' acts on environment 'staging' as Pulumi Cloud team "
+        "sophia-ai-production-reader, which is meant for 'production'"
+    ]
+
+
+def test_a_required_check_behind_a_path_filter() -> None:
+    _, rendered, _ = bundled()
+    tamper(rendered, "workflows", "specs.yml", "  pull_request: {}\n", "  pull_request:\n    paths: [specs/**]\n")
+    found = codes(rendered)
+    assert found == [
+        "required status check 'validate' is job 'validate' of specs.yml, whose pull_request trigger is filtered; "
+        "no pull request could merge",
+        "required status check 'preview' is job 'preview' of specs.yml, whose pull_request trigger is filtered; "
+        "no pull request could merge",
+    ]
+
+
+def test_a_deploy_on_a_branch_its_environment_does_not_admit() -> None:
+    _, rendered, _ = bundled()
+    tamper(
+        rendered,
+        "workflows",
+        "deploy.yml",
+        "  push:\n    branches:\n      - main\n",
+        "  push:\n    branches:\n      - main\n      - release/*\n",
+    )
+    found = codes(rendered)
+    assert (
+        "deploy.yml: job 'deploy-staging' runs on pushes to ['main', 'release/*'] in 'staging', which admits main"
+        in found
+    )
