@@ -30,6 +30,8 @@ class StackRun:
     stack: str
     resources: tuple[dict[str, Any], ...]
     outputs: dict[str, Any]
+    # Stack config keys (namespace:key) the program read as secrets.
+    secret_reads: tuple[str, ...] = ()
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -94,4 +96,4 @@ def run_stack(out: Path, stack: str, project: str = "pulumi", timeout: float = 3
     if not result["resources"]:
         raise HarnessError(f"stack {stack}: no resource was registered; is set_mocks in effect?")
     resources = tuple(sorted(result["resources"], key=lambda r: r["urn"]))
-    return StackRun(stack, resources, result["outputs"])
+    return StackRun(stack, resources, result["outputs"], tuple(result["secretReads"]))

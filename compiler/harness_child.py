@@ -4,7 +4,8 @@ Started by :mod:`compiler.harness` as a separate interpreter per stack (the
 SDK keeps a root stack per process). It imports only the standard library
 and the Pulumi SDK, so it proves the generated project runs on its own.
 Input (stdin, JSON): project, stack, config, secretKeys. Output (stdout, JSON):
-every registered resource with its inputs, secret markers and options.
+every registered resource with its inputs, secret markers and options, and every
+secret the program read from stack config.
 """
 
 from __future__ import annotations
@@ -82,6 +83,17 @@ def _record(request: Any, urn: str) -> dict[str, Any]:
     }
 
 
+def _record_secret_reads(reads: set[str]) -> None:
+    """Note every secret the program reads from stack config (``namespace:key``)."""
+    original = pulumi.Config.require_secret
+
+    def require_secret(self: pulumi.Config, key: str) -> pulumi.Output[str]:
+        reads.add(self.full_key(key))
+        return original(self, key)
+
+    pulumi.Config.require_secret = require_secret  # type: ignore[method-assign]
+
+
 def _run_program(program: str) -> None:
     runpy.run_path(f"{program}/__main__.py", run_name="__main__")
 
@@ -105,12 +117,15 @@ def main() -> int:
     mocks.set_mocks(Mocks(), project=job["project"], stack=job["stack"], preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(job["config"], job["secretKeys"])
     sys.path.insert(0, job["program"])
+    reads: set[str] = set()
+    _record_secret_reads(reads)
     loop.run_until_complete(run_pulumi_func(lambda: _run_program(job["program"])))
     leaked = sorted(m for m in sys.modules if m == "compiler" or m.startswith("compiler."))
     for record in monitor.records:
         record["outputs"] = monitor.outputs.get(record["urn"], {})
     exports = loop.run_until_complete(_exports())
-    json.dump({"resources": monitor.records, "outputs": exports, "leakedImports": leaked}, sys.stdout)
+    result = {"resources": monitor.records, "outputs": exports, "leakedImports": leaked, "secretReads": sorted(reads)}
+    json.dump(result, sys.stdout)
     return 0
 
 

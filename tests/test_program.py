@@ -100,3 +100,19 @@ def test_harness_fails_loudly_when_nothing_registers(tmp_path: Path) -> None:
     (out / "pulumi" / "__main__.py").write_text("import pulumi\n")
     with pytest.raises(HarnessError, match="no resource was registered"):
         run_stack(out, "dev")
+
+
+@pytest.mark.parametrize(
+    "env, project", [(e, p) for p in ("pulumi", "bootstrap") for e in ("development", "staging", "production")]
+)
+def test_each_program_reads_exactly_the_secrets_its_esc_environment_maps(
+    stack_run: Callable[..., StackRun], env: str, project: str
+) -> None:
+    """What the contract stage checks on the rendered files (E503), checked on the running program."""
+    from ruamel.yaml import YAML
+
+    suffix = "-bootstrap" if project == "bootstrap" else ""
+    definition = YAML(typ="safe").load((ROOT / "generated" / "esc" / f"{env}{suffix}.yaml").read_text())
+    run = stack_run(env, project)
+    assert sorted(run.secret_reads) == sorted(definition["values"]["pulumiConfig"])
+    assert run.secret_reads  # the bootstrap always authenticates with something; so does Snowflake

@@ -120,8 +120,8 @@ def test_a_deploy_checks_first_and_opens_secrets_only_for_the_tests(env: str) ->
     job = load(WORKFLOWS / "deploy.yml")["jobs"][f"deploy-{env}"]
     names = [s["name"] for s in job["steps"]]
     runs = [s.get("run", "") for s in job["steps"]]
-    check = next(i for i, r in enumerate(runs) if "sophia-iac compile --check" in r)
-    assert "sophia-iac validate" in runs[check]
+    check = next(i for i, r in enumerate(runs) if "python -m compiler compile --check" in r)
+    assert "python -m compiler validate" in runs[check]
     first_login = names.index("AWS credentials (OIDC)")
     assert check < first_login
     (aws,) = steps_using(job, "aws-actions/configure-aws-credentials")
@@ -136,7 +136,7 @@ def test_a_deploy_checks_first_and_opens_secrets_only_for_the_tests(env: str) ->
     # No secret is in the environment of `pulumi up`: ESC is opened for the tests, after the deploy.
     (esc,) = steps_using(job, "pulumi/esc-action")
     assert job["steps"].index(esc) > job["steps"].index(commands[-1])
-    assert "sophia-iac test-integrations" in job["steps"][job["steps"].index(esc) + 1]["run"]
+    assert "python -m compiler test-integrations" in job["steps"][job["steps"].index(esc) + 1]["run"]
     assert job["steps"][-1]["if"] == "failure()" and "slack-github-action" in job["steps"][-1]["uses"]
 
 
@@ -144,7 +144,10 @@ def test_integration_tests_run_every_environment_from_main_with_the_reader_team(
     data = load(WORKFLOWS / "integration-tests.yml")
     assert data["on"]["schedule"] == [{"cron": "0 */6 * * *"}]
     assert "pull_request" not in data["on"]  # pull-request code never sees an environment's secrets
-    assert data["on"]["push"] == {"branches": ["main"], "paths": ["compiler/integration_tests/**", "pyproject.toml"]}
+    assert data["on"]["push"] == {
+        "branches": ["main"],
+        "paths": ["compiler/integration_tests/**", "requirements/pipeline.lock"],
+    }
     choice = data["on"]["workflow_dispatch"]["inputs"]["environment"]
     assert (choice["type"], choice["default"], choice["options"]) == ("choice", "development", ENVIRONMENTS)
     for env in ENVIRONMENTS:
