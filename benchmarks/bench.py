@@ -47,6 +47,8 @@ BIN = Path(sys.executable).parent
 COPIED = ("project.yaml", "environments.yaml", "rotation-policies.yaml")
 GPU_POOLS = "gpu-pools.yaml"
 GPU_POOL_INTEGRATION = "lambda-labs"
+# The bundled integrations the generated pipeline stands on (one each, see compiler/contracts.py).
+PIPELINE = ("aws", "github", "pulumi-esc")
 
 COMPILE_TARGET_S = 2.0
 CHECK_JSONSCHEMA_TARGET = 0.5
@@ -202,9 +204,16 @@ def build_tree(root: Path, n: int, tmpl: list[tuple[str, str]]) -> dict[str, int
     for name in COPIED:
         shutil.copy2(SPECS / name, specs / name)
     names = []
+    # The pipeline's integrations exist once (compile refuses a second); the others are copied.
+    once = [t for t in tmpl if t[0] in PIPELINE]
+    copied = [t for t in tmpl if t[0] not in PIPELINE]
     for i in range(n):
-        tname, ttext = tmpl[i % len(tmpl)]
-        name, text = variant(tname, ttext, i // len(tmpl))
+        if i < len(once):
+            name, text = once[i]
+        else:
+            j = i - len(once)
+            tname, ttext = copied[j % len(copied)]
+            name, text = variant(tname, ttext, j // len(copied))
         (specs / "integrations" / f"{name}.yaml").write_text(text, encoding="utf-8")
         names.append(name)
     gpu = GPU_POOL_INTEGRATION in names and (SPECS / GPU_POOLS).is_file()

@@ -181,17 +181,31 @@ PIPELINE = {
 
 
 def _missing_pipeline(model: Model, where: Locator) -> list[Diagnostic]:
-    present = {i.type.name for i in model.integrations}
-    return [
-        error(
-            where.at("Project", model.project.name, ("spec",)),
-            code,
-            f"the generated workflows need an Integration of type {name}: its bootstrap creates {what}",
-            hint=f"declare one (kind: Integration, spec.type: {name}); see the README's first-time set-up",
-        )
-        for name, (code, what) in PIPELINE.items()
-        if name not in present
-    ]
+    """Exactly one integration of each type the pipeline stands on: none leaves it without, two would fight."""
+    out = []
+    for name, (code, what) in PIPELINE.items():
+        found = [i for i in model.integrations if i.type.name == name]
+        if not found:
+            out.append(
+                error(
+                    where.at("Project", model.project.name, ("spec",)),
+                    code,
+                    f"the generated workflows need an Integration of type {name}: its bootstrap creates {what}",
+                    hint=f"declare one (kind: Integration, spec.type: {name}); see the README's first-time set-up",
+                )
+            )
+        for extra in found[1:]:
+            out.append(
+                error(
+                    where.at("Integration", extra.name, ("spec", "type")),
+                    code,
+                    f"a second Integration of type {name} ('{extra.name}', after '{found[0].name}'): both "
+                    f"bootstraps would create {what}",
+                    path="spec.type",
+                    hint=f"keep one Integration of type {name}; use overrides for per-environment differences",
+                )
+            )
+    return out
 
 
 def _enabled(config: Mapping[str, Any], model: Model, type_name: str) -> str | None:

@@ -86,19 +86,11 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     # one it imports (managed outside this repository).
     targets = {"": (esc_project, environment.name), ".secrets": (secrets_project, secrets_name)}
 
-    teams = _pipeline_teams(stack, organization, infrastructure, targets, provider, component)
+    access = Access(organization, targets, provider, component)
     for team in config.get("teams", []):
-        for suffix, (project, name) in targets.items():
-            pulumiservice.TeamEnvironmentPermission(
-                f"{NAME}.permission.{team['name']}{suffix}",
-                organization=organization,
-                project=project,
-                environment=name,
-                team=team["name"],
-                permission=team["permission"],
-                max_open_duration=_go_duration(team.get("maxOpenDuration")),
-                opts=component.child(provider=provider),
-            )
+        duration = _go_duration(team.get("maxOpenDuration"))
+        access.environments(f"permission.{team['name']}", team["name"], team["permission"], duration)
+    teams = _pipeline_teams(stack, infrastructure, access)
 
     issuer = _oidc_issuer(stack, organization, teams, provider, component)
     webhooks = _webhooks(stack, config, organization, environment, infrastructure, provider, component)
@@ -113,13 +105,35 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     )
 
 
+class Access:
+    """Grants on this environment's two ESC environments, through this module's provider."""
+
+    def __init__(
+        self,
+        organization: str,
+        targets: dict[str, tuple[str, Any]],
+        provider: pulumiservice.Provider,
+        component: runtime.Component,
+    ) -> None:
+        self.organization, self.targets, self.provider, self.component = organization, targets, provider, component
+
+    def environments(self, label: str, team: Any, permission: str, max_open: str | None = None) -> None:
+        """One team's permission on both ESC environments (the generated one and the secrets-only one)."""
+        for suffix, (project, environment) in self.targets.items():
+            pulumiservice.TeamEnvironmentPermission(
+                f"{NAME}.{label}{suffix}",
+                organization=self.organization,
+                project=project,
+                environment=environment,
+                team=team,
+                permission=permission,
+                max_open_duration=max_open,
+                opts=self.component.child(provider=self.provider),
+            )
+
+
 def _pipeline_teams(
-    stack: runtime.Stack,
-    organization: str,
-    infrastructure: pulumiservice.Stack,
-    environments: dict[str, tuple[str, Any]],
-    provider: pulumiservice.Provider,
-    component: runtime.Component,
+    stack: runtime.Stack, infrastructure: pulumiservice.Stack, access: Access
 ) -> dict[str, pulumiservice.Team]:
     """One machine team per identity (deploy, reader): no members, reachable only through OIDC."""
     made = {}
@@ -127,33 +141,25 @@ def _pipeline_teams(
         name = identity["pulumiTeam"]
         team = pulumiservice.Team(
             f"{NAME}.team.{kind}",
-            organization_name=organization,
+            organization_name=access.organization,
             name=name,
             team_type="pulumi",
             display_name=name,
             description=f"GitHub Actions {kind} jobs of {stack.environment} ({identity['subject']})",
             members=[],
-            opts=component.child(provider=provider),
+            opts=access.component.child(provider=access.provider),
         )
         pulumiservice.TeamStackPermission(
             f"{NAME}.team.{kind}.stack",
-            organization=organization,
+            organization=access.organization,
             project=infrastructure.project_name,
             stack=infrastructure.stack_name,
             team=team.name,
             permission=identity["stackPermission"],
-            opts=component.child(provider=provider),
+            opts=access.component.child(provider=access.provider),
         )
-        for suffix, (project, environment) in environments.items():
-            pulumiservice.TeamEnvironmentPermission(
-                f"{NAME}.team.{kind}.esc{suffix}",
-                organization=organization,
-                project=project,
-                environment=environment,
-                team=team.name,
-                permission="open",
-                opts=component.child(provider=provider),
-            )
+        # Open, never write: deploys and reads need the values, nothing may change the definitions.
+        access.environments(f"team.{kind}.esc", team.name, "open")
         made[name] = team
     return made
 
