@@ -32,6 +32,10 @@ DEFAULT_RELEASE_TAGS = "v*"
 DEFAULT_DRIFT_CRON = "17 5 * * *"
 # Pulumi Cloud stack permissions (TeamStackPermissionScope): read allows previews, edit allows updates.
 STACK_READ, STACK_EDIT = 101, 102
+# The generated workflows, by what they do; each identity trusts only the workflows meant to use it.
+CHECKS_WORKFLOW = "specs.yml"
+DEPLOY_WORKFLOW = "deploy.yml"
+READER_WORKFLOWS = ("drift.yml", "integration-tests.yml")
 # Failure notifications outside a deploy job run in this GitHub environment (no reviewers), which
 # the bootstrap of the org-wide stack creates with the first alert route's webhook as its only secret.
 NOTIFICATIONS_ENVIRONMENT = "notifications"
@@ -233,14 +237,38 @@ def _gate_settings(gate: Gate) -> dict[str, Any]:
     return out
 
 
+def workflow_ref(model: Model, workflow: str) -> str:
+    """The ``job_workflow_ref`` claim of a job of one generated workflow, at any ref."""
+    return f"{model.project.repository}/{model.project.workflows_dir}/{workflow}@*"
+
+
 def issuer_policies(model: Model) -> list[dict[str, Any]]:
-    """One allow policy per identity of every stack: its subject may have a token of its team, and no more."""
+    """One allow policy per identity and workflow: that subject, from that workflow, may have a token of its
+    team, and nothing else. (Pulumi reads ``*``, ``?`` and ``.`` in rule values as wildcards; the subjects
+    and workflow paths here hold no ``*`` or ``?``, and a ``.`` matches itself among others.)"""
     audience = pulumi_audience(model.project.organization)
     return [
-        {"team": identity.pulumi_team, "rules": {"aud": audience, "sub": identity.subject}}
+        {
+            "team": identity.pulumi_team,
+            "rules": {"aud": audience, "job_workflow_ref": workflow_ref(model, workflow), "sub": identity.subject},
+        }
         for stack in stacks(model)
         for identity in stack.identities
+        for workflow in ((DEPLOY_WORKFLOW,) if identity.writes else READER_WORKFLOWS)
     ]
+
+
+def release_tags(model: Model) -> list[dict[str, Any]]:
+    """Tag patterns that deploy an environment, and who alone may create, move or delete such a tag.
+
+    A release tag is what production's GitHub environment admits, so whoever can push one can start
+    a production deploy (its reviewers must still approve); only those reviewers may make one.
+    """
+    out: dict[str, set[str]] = {}
+    for stack in stacks(model):
+        if stack.gate.tag_pattern:
+            out.setdefault(stack.gate.tag_pattern, set()).update(stack.gate.reviewers)
+    return [{"pattern": pattern, "managers": sorted(managers)} for pattern, managers in sorted(out.items())]
 
 
 def bootstrap_settings(model: Model, env: Environment) -> dict[str, Any]:
@@ -262,6 +290,7 @@ def bootstrap_settings(model: Model, env: Environment) -> dict[str, Any]:
             "name": NOTIFICATIONS_ENVIRONMENT,
             "branchPattern": model.project.default_branch,
         }
+        out["releaseTags"] = release_tags(model)
         out["oidcIssuer"] = {
             "name": f"{model.project.pulumi_project}-github-actions",
             "url": GITHUB_OIDC_URL,

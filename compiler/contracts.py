@@ -30,6 +30,7 @@ from .access import org_wide_environment, pull_request_subject
 from .diagnostics import Diagnostic, Location, error
 from .load import Document, JsonPath, format_path
 from .model import Environment, Model
+from .targets.esc import bootstrap_only, reference
 
 AWS_LOGIN = "aws-actions/configure-aws-credentials"
 PULUMI_LOGIN = "pulumi/auth-actions"
@@ -442,7 +443,7 @@ def _job_trust(model: Model, art: Artifacts, job: Job, trusted: Sequence[Trusted
                 out.append(_at_workflow(job, f"presents audience {audience}; IAM role {arn} trusts {expected}"))
     for inputs in job.inputs(PULUMI_LOGIN):
         team = str(inputs.get("scope", "")).removeprefix("team:")
-        match = [t for t in trusted if t.pulumi_team == team and _issuer_allows(model, art, t)]
+        match = [t for t in trusted if t.pulumi_team == team and _issuer_allows(model, art, t, job)]
         out += _trust_problem(model, job, f"Pulumi Cloud team {team}", match, target, where, "pulumi-esc")
     return out
 
@@ -482,7 +483,8 @@ def _has_role(model: Model, art: Artifacts, t: Trusted) -> bool:
     return _enabled(art.bootstrap.get(t.env, {}), model, "aws") is not None
 
 
-def _issuer_allows(model: Model, art: Artifacts, t: Trusted) -> bool:
+def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = None) -> bool:
+    """Whether the OIDC issuer lets ``t``'s subject have its team's token (from ``job``'s workflow, if given)."""
     owner = art.bootstrap.get(org_wide_environment(model).name, {})
     if (
         _enabled(owner, model, "pulumi-esc") is None
@@ -490,8 +492,14 @@ def _issuer_allows(model: Model, art: Artifacts, t: Trusted) -> bool:
     ):
         return False
     issuer = (owner.get("access") or {}).get("oidcIssuer") or {}
+    path = f"{model.project.repository}/{model.project.workflows_dir}/{job.workflow}@" if job else None
     return any(
-        p.get("team") == t.pulumi_team and (p.get("rules") or {}).get("sub") == t.subject
+        p.get("team") == t.pulumi_team
+        and (p.get("rules") or {}).get("sub") == t.subject
+        and (
+            path is None
+            or fnmatch.fnmatchcase(path + "<any ref>", str((p.get("rules") or {}).get("job_workflow_ref", "")))
+        )
         for p in issuer.get("policies", [])
     )
 
@@ -514,7 +522,7 @@ def _at_workflow(job: Job, message: str, code: str = "E502") -> Diagnostic:
 
 
 def esc_secrets(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
-    out = []
+    out = _bootstrap_credentials_shared(model, where)
     for env in model.environments:
         for project, configs, suffix in (
             ("pulumi", art.infrastructure, ""),
@@ -523,6 +531,30 @@ def esc_secrets(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic
             if env.name not in configs:
                 continue
             out += _esc_problems(model, art, env, project, configs[env.name], suffix)
+    return out
+
+
+def _bootstrap_credentials_shared(model: Model, where: Locator) -> list[Diagnostic]:
+    """A secret that names the ESC path of a bootstrap credential would copy it where the pipeline can read it."""
+    admin = {s.esc: (i, s) for i in model.integrations if bootstrap_only(i) for s in i.secrets}
+    out = []
+    for integration in model.integrations:
+        if bootstrap_only(integration):
+            continue
+        for secret in integration.secrets:
+            if secret.esc in admin:
+                owner, credential = admin[secret.esc]
+                path = ("spec", "secrets", secret.name, "esc")
+                out.append(
+                    error(
+                        where.at("Integration", integration.name, path),
+                        "E503",
+                        f"secret '{secret.name}' reads ESC path {secret.esc}, the bootstrap's credential "
+                        f"'{credential.name}' of '{owner.name}': the pipeline's identities would be able to read it",
+                        path=format_path(path),
+                        hint="give it a credential of its own; the bootstrap's stay in the admin-only ESC environment",
+                    )
+                )
     return out
 
 
@@ -542,7 +574,28 @@ def _esc_problems(
     name = env.esc_environment + suffix
     if name not in art.links.get((env.name, project), ()):
         out.append(error(None, "E503", f"the {project} stack '{env.name}' does not open ESC environment {name}"))
+    if project == "pulumi" and _mentions(definition, env.esc_bootstrap_secrets):
+        out.append(
+            error(
+                None, "E503", f"{file}, which the pipeline opens, references {env.esc_bootstrap_secrets} (admin-only)"
+            )
+        )
     return out
+
+
+def _mentions(definition: Mapping[str, Any], environment: str) -> bool:
+    """Whether an ESC definition imports an environment or references a value in it."""
+    prefix = reference(environment, "").removesuffix("}")
+    imports = [str(i) for i in definition.get("imports") or []]
+    return environment in imports or any(prefix in text for text in _strings(definition.get("values")))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
 
 
 def _reads(config: Mapping[str, Any]) -> set[str]:
@@ -585,7 +638,7 @@ def stacks_created(model: Model, art: Artifacts, where: Locator) -> list[Diagnos
 
 
 def environments_exist(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
-    out = _reviewer_ids(model, art, where)
+    out = _reviewer_ids(model, art, where) + _release_tags_guarded(model, art)
     for job in art.jobs:
         name = job.environment
         if name is None:
@@ -604,6 +657,27 @@ def environments_exist(model: Model, art: Artifacts, where: Locator) -> list[Dia
             )
             continue
         out += [_at_workflow(job, problem, "E505") for problem in _admits(job, gate)]
+    return out
+
+
+def _release_tags_guarded(model: Model, art: Artifacts) -> list[Diagnostic]:
+    """A tag pattern an environment admits must be one only its release managers may create."""
+    owner = art.bootstrap.get(org_wide_environment(model).name, {})
+    guarded = {str(t.get("pattern")) for t in (owner.get("access") or {}).get("releaseTags") or []}
+    if _enabled(owner, model, "github") is None:
+        guarded = set()
+    out = []
+    for env, config in sorted(art.bootstrap.items()):
+        pattern = ((config.get("access") or {}).get("githubEnvironment") or {}).get("tagPattern")
+        if pattern and pattern not in guarded:
+            out.append(
+                error(
+                    None,
+                    "E505",
+                    f"'{env}' admits tags {pattern}, which no ruleset keeps anyone with write access from pushing",
+                    hint="a generator bug: please report it",
+                )
+            )
     return out
 
 

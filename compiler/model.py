@@ -87,6 +87,8 @@ class Environment:
     region: str
     esc_environment: str
     esc_secrets: str
+    # The admin-only ESC environment of the bootstrap's own credentials.
+    esc_bootstrap_secrets: str
     alert_route: str | None
     protect: bool
     source: str
@@ -260,6 +262,7 @@ def _environment(doc: Document) -> Environment:
         cloud["region"],
         esc["environment"],
         esc["secretsEnvironment"],
+        esc.get("bootstrapSecretsEnvironment", esc["environment"] + "-bootstrap-secrets"),
         spec.get("alertRoute"),
         spec.get("protect", spec["tier"] == "production"),
         doc.file,

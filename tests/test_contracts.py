@@ -57,10 +57,9 @@ def tamper(rendered: dict[str, dict[str, str]], root: str, path: str, old: str, 
 
 def test_an_esc_environment_mapping_a_secret_no_program_reads() -> None:
     _, rendered, _ = bundled()
-    line = '    "sophia-ai:vercelApiToken": "${vercel.token}"\n'
-    tamper(
-        rendered, "generated", "esc/staging.yaml", line, line + '    "sophia-ai:gongAccessKey": "${gong.accessKey}"\n'
-    )
+    line = '    "sophia-ai:vercelApiToken": "${environments.sophia-ai.staging-secrets.vercel.token}"\n'
+    extra = '    "sophia-ai:gongAccessKey": "${environments.sophia-ai.staging-secrets.gong.accessKey}"\n'
+    tamper(rendered, "generated", "esc/staging.yaml", line, line + extra)
     assert codes(rendered) == [
         "generated/esc/staging.yaml maps sophia-ai:gongAccessKey, which the pulumi program never reads in 'staging'"
     ]
@@ -72,7 +71,7 @@ def test_a_program_reading_a_secret_its_esc_environment_does_not_map() -> None:
         rendered,
         "generated",
         "esc/production-bootstrap.yaml",
-        '    "sophia-ai:alertWebhookOncall": "${slack.oncallWebhookUrl}"\n',
+        '    "sophia-ai:alertWebhookOncall": "${environments.sophia-ai.production-secrets.slack.oncallWebhookUrl}"\n',
         "",
     )
     assert codes(rendered) == [
@@ -135,3 +134,28 @@ def test_a_deploy_on_a_branch_its_environment_does_not_admit() -> None:
         "deploy.yml: job 'deploy-staging' runs on pushes to ['main', 'release/*'] in 'staging', which admits main"
         in found
     )
+
+
+def test_the_pipelines_esc_environment_never_references_the_bootstrap_credentials() -> None:
+    _, rendered, _ = bundled()
+    line = "    SOPHIA_ENVIRONMENT: production\n"
+    leak = '    GITHUB_APP_PRIVATE_KEY: "${environments.sophia-ai.production-bootstrap-secrets.github.appPrivateKey}"\n'
+    tamper(rendered, "generated", "esc/production.yaml", line, leak + line)
+    assert codes(rendered) == [
+        "generated/esc/production.yaml, which the pipeline opens, references "
+        "sophia-ai/production-bootstrap-secrets (admin-only)"
+    ]
+
+
+def test_a_release_tag_anyone_could_push() -> None:
+    _, rendered, _ = bundled()
+    tamper(
+        rendered,
+        "generated",
+        "bootstrap/Pulumi.production.yaml",
+        '      - pattern: "v*"\n',
+        '      - pattern: "release-*"\n',
+    )
+    assert codes(rendered) == [
+        "'production' admits tags v*, which no ruleset keeps anyone with write access from pushing"
+    ]

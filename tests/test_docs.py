@@ -37,22 +37,29 @@ def test_spec_text_cannot_break_the_markdown_or_the_diagram() -> None:
     assert markdown_cell(hostile) == 'x"] --&gt; evil["pwned \\| a \\| b \\| &lt;script&gt;\''
 
 
-def esc_paths(name: str) -> set[str]:
-    """Every ``${path}`` a generated ESC definition references."""
-    return set(re.findall(r"\$\{([^}]+)\}", (ROOT / "generated" / "esc" / name).read_text()))
+def esc_paths(name: str) -> dict[str, set[str]]:
+    """ESC environment -> the paths a generated ESC definition references in it."""
+    text = (ROOT / "generated" / "esc" / name).read_text()
+    found: dict[str, set[str]] = {}
+    for project, env, path in re.findall(r"\$\{environments\.([\w-]+)\.([\w-]+)\.([^}]+)\}", text):
+        found.setdefault(f"{project}/{env}", set()).add(path)
+    return found
 
 
 def test_setup_lists_exactly_the_paths_the_generated_esc_environments_reference() -> None:
     setup = (ROOT / "generated" / "SETUP.md").read_text()
-    sections = re.findall(
-        r"^### `([^`]+)` \((\w+)\)\n\n- read by the bootstrap: (.*)\n- read by the [^:]*: (.*)$", setup, re.M
-    )
-    assert [env for _, env, _, _ in sections] == ["development", "staging", "production"]
-    for environment, env, bootstrap, other in sections:
-        assert environment == f"payready/sophia-ai/{env}-secrets"
-        listed = set(re.findall(r"`([^`]+)`", bootstrap)), set(re.findall(r"`([^`]+)`", other))
-        assert listed[0] == esc_paths(f"{env}-bootstrap.yaml")
-        assert listed[0] | listed[1] == esc_paths(f"{env}.yaml") | esc_paths(f"{env}-bootstrap.yaml")
+    sections = re.findall(r"^### (\w+)\n\n- `([^`]+)`: (.*)\n- `([^`]+)` \(admin only\): (.*)$", setup, re.M)
+    assert [s[0] for s in sections] == ["development", "staging", "production"]
+    for env, shared, shared_paths, admin, admin_paths in sections:
+        assert (shared, admin) == (f"payready/sophia-ai/{env}-secrets", f"payready/sophia-ai/{env}-bootstrap-secrets")
+        referenced: dict[str, set[str]] = {}
+        for name in (f"{env}.yaml", f"{env}-bootstrap.yaml"):
+            for where, paths in esc_paths(name).items():
+                referenced.setdefault(where, set()).update(paths)
+        assert set(re.findall(r"`([^`]+)`", shared_paths)) == referenced[f"sophia-ai/{env}-secrets"]
+        assert set(re.findall(r"`([^`]+)`", admin_paths)) == referenced[f"sophia-ai/{env}-bootstrap-secrets"]
+        # The pipeline opens the infrastructure one: it never reaches the admin-only environment.
+        assert set(esc_paths(f"{env}.yaml")) == {f"sophia-ai/{env}-secrets"}
 
 
 def test_setup_applies_the_org_wide_bootstrap_stack_last() -> None:

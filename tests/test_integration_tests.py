@@ -365,3 +365,19 @@ def test_every_service_times_out(check_env: Run, fakes: Fakes, tmp_path: Path) -
     for name in names:
         assert results[name]["status"] == "failure", name
         assert results[name]["error"].startswith("timed out after 1s"), (name, results[name]["error"])
+
+
+def test_the_bootstraps_credentials_are_skipped_where_the_pipeline_has_none(
+    check_env: Run, fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pipeline's ESC environment never exports the GitHub App key or the Pulumi admin token
+    # (they stay in the admin-only ESC environment), so those checks are skipped, not failed.
+    monkeypatch.delenv("GITHUB_APP_PRIVATE_KEY")
+    monkeypatch.delenv("PULUMI_ESC_ACCESS_TOKEN")
+    result, doc = check_env()
+    assert result.code == 0, result.out
+    results = by_name(doc)
+    for name in ("github", "pulumi-esc"):
+        assert results[name]["status"] == "skipped" and not fakes[name].requests
+        assert "admin-only ESC environment" in results[name]["tests"][0]["detail"]
+    assert doc["summary"] == {"total": 13, "success": 10, "failure": 0, "skipped": 3}

@@ -509,3 +509,10 @@ def test_drift_role_is_read_only_and_trusts_only_the_default_branch(bootstrap: d
         if r["name"].startswith("aws.drift-role")
     ]
     assert attached == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    # ...but no data: objects, decryption and stored secrets are denied.
+    (deny,) = [
+        r for r in bootstrap[env].of_type("aws:iam/rolePolicy:RolePolicy") if r["name"] == "aws.drift-role-no-data"
+    ]
+    (statement,) = json.loads(deny["inputs"]["policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Resource"] == "*"
+    assert {"s3:GetObject", "kms:Decrypt", "secretsmanager:GetSecretValue"} <= set(statement["Action"])

@@ -166,8 +166,9 @@ def test_branch_protection_only_in_the_production_stack_on_the_default_branch(
                 "dismissStaleReviews": wanted["dismissStaleReviews"],
             }
         ],
-        "requiredStatusChecks": [{"contexts": ["validate", "preview"]}],
+        "requiredStatusChecks": [{"contexts": ["validate", "preview"], "strict": True}],
     }
+    assert protection["protect"] is True
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -266,3 +267,23 @@ def test_notifications_environment_only_in_the_production_stack(runs: dict[str, 
     (secret,) = secrets
     assert secret["inputs"]["secretName"] == "SLACK_WEBHOOK_URL"
     assert secret["inputs"]["value"] == {"__secret__": "mock-secret-for-alertWebhookPlatform"}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_release_managers_may_create_release_tags(runs: dict[str, StackRun], env: str) -> None:
+    """A release tag is what production admits: whoever could push one could start a production deploy."""
+    rulesets = of_type(runs[env], "RepositoryRuleset")
+    if env not in PRODUCTION:
+        assert rulesets == []
+        return
+    (ruleset,) = rulesets
+    assert ruleset["inputs"] == {
+        "name": "release tags v*",
+        "repository": REPOSITORY,
+        "target": "tag",
+        "enforcement": "active",
+        "conditions": {"refName": {"includes": ["refs/tags/v*"], "excludes": []}},
+        "rules": {"creation": True, "update": True, "deletion": True},
+        "bypassActors": [{"actorType": "Team", "actorId": 7654321, "bypassMode": "always"}],
+    }
+    assert ruleset["protect"] is True

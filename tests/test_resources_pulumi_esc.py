@@ -91,7 +91,8 @@ def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], en
     secrets_env = ENV[env].esc_secrets.split("/", 1)
     expected = {}
     for team in config(env)["teams"]:
-        duration = {"maxOpenDuration": team["maxOpenDuration"]} if "maxOpenDuration" in team else {}
+        go = {"8h": "8h0m0s", "1h": "1h0m0s"}  # as the provider reads it back, so a refresh sees no change
+        duration = {"maxOpenDuration": go[team["maxOpenDuration"]]} if "maxOpenDuration" in team else {}
         for suffix, (project, name) in (("", config_env), (".secrets", secrets_env)):
             expected[f"{NAME}.permission.{team['name']}{suffix}"] = {
                 "organization": ORG,
@@ -116,8 +117,8 @@ def test_team_permissions_follow_the_production_override(runs: dict[str, StackRu
             if not p["name"].endswith(".secrets")
         }
 
-    assert levels("production") == {"platform": ("admin", "1h"), "developers": ("read", None)}
-    assert levels("development") == {"platform": ("admin", None), "developers": ("open", "8h")}
+    assert levels("production") == {"platform": ("admin", "1h0m0s"), "developers": ("read", None)}
+    assert levels("development") == {"platform": ("admin", None), "developers": ("open", "8h0m0s")}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -167,17 +168,21 @@ def test_only_the_org_wide_stack_registers_the_oidc_issuer(runs: dict[str, Stack
     assert inputs["url"] == "https://token.actions.githubusercontent.com"
     assert inputs["maxExpirationSeconds"] == 3600
     repo = MODEL.project.repository
+    workflows = f"{repo}/.github/workflows"
     expected = []
     for e in ENVIRONMENTS:
-        expected.append((f"sophia-ai-{e}-deploy", f"repo:{repo}:environment:{e}"))
-        expected.append((f"sophia-ai-{e}-reader", f"repo:{repo}:ref:refs/heads/main"))
+        expected.append((f"sophia-ai-{e}-deploy", f"repo:{repo}:environment:{e}", f"{workflows}/deploy.yml@*"))
+        for reader in ("drift.yml", "integration-tests.yml"):
+            expected.append((f"sophia-ai-{e}-reader", f"repo:{repo}:ref:refs/heads/main", f"{workflows}/{reader}@*"))
     policies = inputs["policies"]
-    assert [(p["teamName"], p["rules"]["sub"]) for p in policies] == expected
+    assert [(p["teamName"], p["rules"]["sub"], p["rules"]["job_workflow_ref"]) for p in policies] == expected
     for policy in policies:
-        # A team token for exactly one subject: never an organization (admin) token.
+        # A team token for exactly one subject from one workflow: never an organization (admin) token.
         assert (policy["decision"], policy["tokenType"]) == ("allow", "team")
-        assert policy["rules"] == {"aud": f"urn:pulumi:org:{ORG}", "sub": policy["rules"]["sub"]}
+        assert set(policy["rules"]) == {"aud", "sub", "job_workflow_ref"}
+        assert policy["rules"]["aud"] == f"urn:pulumi:org:{ORG}"
         assert "authorizedPermissions" not in policy
+    assert issuer["protect"] is issuer["retainOnDelete"] is True
 
 
 def is_environment_event(event: str) -> bool:

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from compiler.harness import StackRun
 from compiler.model import thaw
 from compiler.pipeline import analyse
-from compiler.targets.esc import alert_webhook_key
+from compiler.targets.esc import alert_webhook_key, reference
 from tests.conftest import ROOT
 
 MODEL = analyse([str(ROOT / "specs")]).model
@@ -75,5 +75,6 @@ def test_webhook_urls_stay_in_esc(runs: dict[str, StackRun], env: str) -> None:
     assert not set(mapped(env)) & set(keys)
     bootstrap = {k: v for k, v in mapped(f"{env}-bootstrap").items() if k in keys}
     routes = {"platform", "oncall"} if env == "production" else {"platform"}
-    assert bootstrap == {k: "${" + r.webhook_esc + "}" for k, r in keys.items() if r.name in routes}
+    secrets = ENV[env].esc_secrets
+    assert bootstrap == {k: reference(secrets, r.webhook_esc) for k, r in keys.items() if r.name in routes}
     assert "mock-secret" not in repr(component(runs[env]))

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from ..errors import UsageError
 from ..model import Integration, Model
+from ..targets.esc import bootstrap_only
 from .checks import CHECKS
 from .context import Context
 from .http import Http
@@ -61,6 +62,10 @@ def _target(
         reason = f"the integration is disabled in {env}"
     elif not resolved.health_check.enabled:
         reason = f"its health check is disabled in {env} (healthCheck.enabled: false)"
+    elif bootstrap_only(integration) and not all(env_vars.get(s.env_var) for s in integration.secrets):
+        reason = (
+            "its credentials are the bootstrap's own, kept in an admin-only ESC environment the pipeline cannot open"
+        )
     check = CHECKS.get(integration.type.name)
     return Target(integration.name, integration.type.name, resolved.health_check, check, reason, context)
 

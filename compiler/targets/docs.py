@@ -10,7 +10,7 @@ from ..access import org_wide_environment, stacks
 from ..integrations import CATEGORIES
 from ..model import Environment, Integration, Model
 from ..render import Context, header, template
-from .esc import program_secret_keys
+from .esc import exported_secrets, program_secret_keys
 
 CATEGORY_TITLES = {
     "data-sources": "Data Sources",
@@ -40,11 +40,33 @@ class SetUp:
     """What one environment needs by hand before its bootstrap stack can be applied."""
 
     env: Environment
-    secrets_environment: str
     bootstrap_environment: str
     bootstrap_stack: str
-    bootstrap_paths: tuple[str, ...]
-    other_paths: tuple[str, ...]
+    # Paths the secrets environment (the pipeline may open it) and the admin-only one must hold.
+    shared: tuple[str, ...]
+    admin_only: tuple[str, ...]
+
+
+def _paths(model: Model, env: Environment) -> dict[str, set[str]]:
+    """ESC environment -> the paths the generated definitions of ``env`` reference in it."""
+    found: dict[str, set[str]] = {env.esc_secrets: set(exported_secrets(model, env).values())}
+    found.setdefault(env.esc_bootstrap_secrets, set())
+    for project in ("pulumi", "bootstrap"):
+        for home, path in program_secret_keys(model, env, project).values():
+            found.setdefault(home, set()).add(path)
+    return found
+
+
+def _granted_teams(model: Model) -> list[str]:
+    """Pulumi Cloud teams the pulumi-esc integration grants ESC access to, in any environment."""
+    names = {
+        str(team["name"])
+        for i in model.integrations
+        if i.type.name == "pulumi-esc"
+        for per_env in i.per_env.values()
+        for team in per_env.config.get("teams", ())
+    }
+    return sorted(names)
 
 
 def set_up(model: Model) -> list[SetUp]:
@@ -58,17 +80,14 @@ def set_up(model: Model) -> list[SetUp]:
     out = []
     for access in sorted(stacks(model), key=lambda a: a.env is owner):
         env = access.env
-        bootstrap = set(program_secret_keys(model, env, "bootstrap").values())
-        program = set(program_secret_keys(model, env, "pulumi").values())
-        exported = {s.esc for i in model.integrations if i.enabled(env.name) for s in i.secrets}
+        paths = _paths(model, env)
         out.append(
             SetUp(
                 env,
-                access.esc_secrets,
                 f"{org}/{env.esc_environment}-bootstrap",
                 f"{org}/{project}-bootstrap/{env.name}",
-                tuple(sorted(bootstrap)),
-                tuple(sorted((program | exported) - bootstrap)),
+                tuple(sorted(paths[env.esc_secrets])),
+                tuple(sorted(paths[env.esc_bootstrap_secrets])),
             )
         )
     return out
@@ -122,6 +141,7 @@ class DocsTarget:
             steps=set_up(model),
             owner=org_wide_environment(model),
             stacks={a.env.name: a for a in stacks(model)},
+            teams=_granted_teams(model),
             cell=markdown_cell,
         )
         return {"ARCHITECTURE.md": text, "SETUP.md": setup}

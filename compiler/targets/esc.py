@@ -10,20 +10,51 @@ Each maps into ``pulumiConfig`` exactly the secrets its program reads in that
 environment (:func:`program_secret_keys`). The infrastructure one also exports,
 as ``environmentVariables``, the secrets of every integration enabled there: the
 integration tests and the application read those; no program does.
+
+Values live in two hand-made environments: the secrets environment, which the
+pipeline's identities may open, and the admin-only bootstrap secrets
+environment, holding the credentials only the bootstrap uses (those of the
+integrations whose bootstrap module authenticates with them: the GitHub App key,
+the Pulumi Cloud admin token). Definitions reference single values
+(``${environments["project"]["name"].path}``) instead of importing whole
+environments, so opening one shows only what it maps, and nothing the pipeline
+opens ever references the bootstrap's credentials.
 """
 
 from __future__ import annotations
 
+import json
+import re
+
 from ..access import alert_routes_read
-from ..model import Environment, Model
+from ..model import Environment, Integration, Model
 from ..render import Context, header, template
 
 ROOT = "esc"
 PROJECTS = ("pulumi", "bootstrap")
 
 
-def _ref(path: str) -> str:
-    return "${" + path + "}"
+def reference(environment: str, path: str) -> str:
+    """An implicit import of one value: ``${environments.project.name.path}``."""
+    project, name = environment.split("/", 1)
+    return "${environments" + _key(project) + _key(name) + "." + path + "}"
+
+
+def _key(name: str) -> str:
+    """A property-path step: dot notation, or bracket notation where ESC requires it (``.``, ``[``, ``]``, ``"``,
+    a leading digit)."""
+    plain = not re.search(r'[.\[\]"]', name) and not name[:1].isdigit()
+    return "." + name if plain else "[" + json.dumps(name) + "]"
+
+
+def bootstrap_only(integration: Integration) -> bool:
+    """Whether an integration's secrets are the bootstrap's own credentials (never given to the pipeline)."""
+    return integration.type.secrets_project == "bootstrap"
+
+
+def secrets_home(env: Environment, integration: Integration | None) -> str:
+    """The hand-made ESC environment a secret's value lives in (None: an alert route's webhook)."""
+    return env.esc_bootstrap_secrets if integration and bootstrap_only(integration) else env.esc_secrets
 
 
 def alert_webhook_key(route: str) -> str:
@@ -31,23 +62,35 @@ def alert_webhook_key(route: str) -> str:
     return "alertWebhook" + "".join(w.capitalize() for w in route.split("-"))
 
 
-def program_secret_keys(model: Model, env: Environment, project: str) -> dict[str, str]:
-    """Stack config key (without namespace) -> ESC path, for every secret ``project``'s program reads in ``env``."""
-    out = {s.config_key: s.esc for i in model.integrations for s in i.program_secrets(env.name, project)}
+def program_secret_keys(model: Model, env: Environment, project: str) -> dict[str, tuple[str, str]]:
+    """Stack config key (without namespace) -> (ESC environment, path), for every secret ``project``'s
+    program reads in ``env``."""
+    out = {
+        s.config_key: (secrets_home(env, i), s.esc)
+        for i in model.integrations
+        for s in i.program_secrets(env.name, project)
+    }
     routes = {r.name: r for r in model.project.alert_routes}
     for route in alert_routes_read(model, env, project):
-        out[alert_webhook_key(route)] = routes[route].webhook_esc
+        out[alert_webhook_key(route)] = (env.esc_secrets, routes[route].webhook_esc)
     return dict(sorted(out.items()))
 
 
 def secret_config(model: Model, env: Environment, project: str) -> dict[str, str]:
-    """Namespaced stack config key -> ESC interpolation of the secret it carries."""
+    """Namespaced stack config key -> ESC reference to the secret it carries."""
     ns = model.project.pulumi_project
-    return {f"{ns}:{key}": _ref(path) for key, path in program_secret_keys(model, env, project).items()}
+    return {f"{ns}:{key}": reference(*where) for key, where in program_secret_keys(model, env, project).items()}
+
+
+def exported_secrets(model: Model, env: Environment) -> dict[str, str]:
+    """Environment variable -> ESC path, of the secrets the pipeline's ESC environment exports in ``env``."""
+    return {
+        s.env_var: s.esc for i in model.integrations if i.enabled(env.name) and not bootstrap_only(i) for s in i.secrets
+    }
 
 
 def secret_variables(model: Model, env: Environment) -> dict[str, str]:
-    out = {s.env_var: _ref(s.esc) for i in model.integrations if i.enabled(env.name) for s in i.secrets}
+    out = {var: reference(env.esc_secrets, path) for var, path in exported_secrets(model, env).items()}
     out["SOPHIA_ENVIRONMENT"] = env.name
     return dict(sorted(out.items()))
 

@@ -13,7 +13,15 @@ import json
 from functools import cache
 from typing import Any
 
-from ..access import NOTIFICATIONS_ENVIRONMENT, StackAccess, required_checks, stacks
+from ..access import (
+    CHECKS_WORKFLOW,
+    DEPLOY_WORKFLOW,
+    NOTIFICATIONS_ENVIRONMENT,
+    READER_WORKFLOWS,
+    StackAccess,
+    required_checks,
+    stacks,
+)
 from ..render import Context, header, template
 from ..resources import data_dir
 from .pulumi import PULUMI_VERSION
@@ -21,7 +29,7 @@ from .pulumi import PULUMI_VERSION
 PYTHON_VERSION = "3.11"
 # GitHub refuses issue comments over 65,536 characters.
 COMMENT_LIMIT = 60_000
-FILES = ("specs.yml", "deploy.yml", "integration-tests.yml", "drift.yml")
+FILES = (CHECKS_WORKFLOW, DEPLOY_WORKFLOW, *READER_WORKFLOWS)
 
 
 @cache

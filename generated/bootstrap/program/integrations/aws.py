@@ -58,6 +58,25 @@ BACKUP_ROLE_POLICIES = (
 )
 
 
+# Data-plane reads ReadOnlyAccess grants and drift detection never needs.
+DATA_READS = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "kms:Decrypt",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+    "athena:GetQueryResults",
+)
+
+
 def role_path(stack: runtime.Stack) -> str:
     """IAM path of the roles the infrastructure program creates (role_path there)."""
     return f"/{stack.project['name']}/{stack.environment}/"
@@ -115,6 +134,20 @@ def _drift_role(
         f"{NAME}.drift-role-read-only",
         role=role.name,
         policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess",
+        opts=component.child(provider=provider),
+    )
+    # A refresh reads resources' configuration, never their data: deny what ReadOnlyAccess would
+    # otherwise allow on objects, keys and stored secrets.
+    aws.iam.RolePolicy(
+        f"{NAME}.drift-role-no-data",
+        role=role.id,
+        name="no-data-reads",
+        policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": "NoDataReads", "Effect": "Deny", "Action": list(DATA_READS), "Resource": "*"}],
+            }
+        ),
         opts=component.child(provider=provider),
     )
     return role

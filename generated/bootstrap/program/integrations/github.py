@@ -76,6 +76,9 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
             component,
         )
 
+    for i, tags in enumerate(stack.access.get("releaseTags", [])):
+        _release_tags(f"{NAME}.releaseTags.{i}", tags, config, repository, provider, component)
+
     protection = config.get("branchProtection")
     # Branch protection belongs to the repository every environment shares: only
     # the org-wide stack (the production-tier environment's) manages it.
@@ -125,6 +128,38 @@ def _environment(
                 opts=component.child(provider=provider),
             )
     return environment
+
+
+# GitHub's id of the repository admin role, as a ruleset bypass actor.
+REPOSITORY_ADMIN_ROLE = 5
+
+
+def _release_tags(
+    name: str,
+    tags: dict[str, Any],
+    config: dict[str, Any],
+    repository: str,
+    provider: github.Provider,
+    component: runtime.Component,
+) -> None:
+    """Only the release managers (the deploy reviewers; repository admins where there are none) may create,
+    move or delete a tag that deploys: anyone else's would present the environment's OIDC subject."""
+    known: dict[str, int] = config.get("reviewerIds") or {}
+    actors = [
+        {"actor_type": "Team" if "/" in manager else "User", "actor_id": int(known[manager]), "bypass_mode": "always"}
+        for manager in tags["managers"]
+    ] or [{"actor_type": "RepositoryRole", "actor_id": REPOSITORY_ADMIN_ROLE, "bypass_mode": "always"}]
+    github.RepositoryRuleset(
+        name,
+        name=f"release tags {tags['pattern']}",
+        repository=repository,
+        target="tag",
+        enforcement="active",
+        conditions={"ref_name": {"includes": [f"refs/tags/{tags['pattern']}"], "excludes": []}},
+        rules={"creation": True, "update": True, "deletion": True},
+        bypass_actors=actors,
+        opts=component.child(provider=provider, stateful=True),
+    )
 
 
 def _slack_secret(
@@ -196,6 +231,7 @@ def _branch_protection(
                 "dismiss_stale_reviews": bool(protection.get("dismissStaleReviews", True)),
             }
         ],
-        required_status_checks=[{"contexts": checks}] if checks else None,
-        opts=component.child(provider=provider),
+        # Strict: the checks must have passed on the branch as it would merge, not on a stale base.
+        required_status_checks=[{"contexts": checks, "strict": True}] if checks else None,
+        opts=component.child(provider=provider, stateful=True),
     )

@@ -45,7 +45,7 @@ META = {'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environmen
         'source': 'specs/integrations/pulumi-esc.yaml'}
 # Webhook filters about ESC environments; every other filter is about the stack.
 ENVIRONMENT_EVENTS = ("environment_", "imported_environment_")
-HOURS = {"d": 24, "w": 168}
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
@@ -147,7 +147,8 @@ def _pipeline_teams(
             display_name=name,
             description=f"GitHub Actions {kind} jobs of {stack.environment} ({identity['subject']})",
             members=[],
-            opts=access.component.child(provider=access.provider),
+            # Losing a team locks its workflows out until the next bootstrap.
+            opts=access.component.child(provider=access.provider, stateful=True),
         )
         pulumiservice.TeamStackPermission(
             f"{NAME}.team.{kind}.stack",
@@ -195,7 +196,8 @@ def _oidc_issuer(
             )
             for policy in issuer["policies"]
         ],
-        opts=component.child(provider=provider, depends_on=list(teams.values())),
+        # Losing the issuer locks every workflow of every environment out.
+        opts=component.child(provider=provider, stateful=True, depends_on=list(teams.values())),
     )
     return str(issuer["name"])
 
@@ -248,7 +250,12 @@ def _webhooks(
 
 
 def _go_duration(text: str | None) -> str | None:
-    """A spec duration (1h, 2d) as the Go duration Pulumi Cloud parses (d and w in hours)."""
-    if not text or text[-1] not in HOURS:
-        return text
-    return f"{int(text[:-1]) * HOURS[text[-1]]}h"
+    """A spec duration (1h, 2d) as Go's time.Duration prints it (1h0m0s, 48h0m0s): the form the provider
+    reads back, so a refresh shows no difference (any other spelling would replace the permission)."""
+    if not text:
+        return None
+    hours, rest = divmod(int(text[:-1]) * SECONDS[text[-1]], 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
