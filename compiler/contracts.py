@@ -20,7 +20,6 @@ generator bug could cause is reported at the generated file.
 from __future__ import annotations
 
 import fnmatch
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any
 
 from .access import org_wide_environment, pull_request_subject
 from .diagnostics import Diagnostic, Location, error
-from .load import Document, JsonPath, format_path
+from .load import Document, JsonPath, format_path, trusted_data
 from .model import Environment, Model
 from .targets.esc import bootstrap_only, reference
 
@@ -115,9 +114,7 @@ def _doc_name(doc: Document) -> str | None:
 
 
 def _yaml(text: str) -> Any:
-    from ruamel.yaml import YAML
-
-    return YAML(typ="safe", pure=True).load(io.StringIO(text))
+    return trusted_data(text)
 
 
 def _stack_config(text: str, namespace: str) -> tuple[Mapping[str, Any], tuple[str, ...]]:
