@@ -136,7 +136,10 @@ def test_a_deploy_checks_first_and_opens_secrets_only_for_the_tests(env: str) ->
     # No secret is in the environment of `pulumi up`: ESC is opened for the tests, after the deploy.
     (esc,) = steps_using(job, "pulumi/esc-action")
     assert job["steps"].index(esc) > job["steps"].index(commands[-1])
-    assert "python -m compiler test-integrations" in job["steps"][job["steps"].index(esc) + 1]["run"]
+    drop, tests = job["steps"][job["steps"].index(esc) + 1 : job["steps"].index(esc) + 3]
+    assert all(name in drop["run"] for name in ("AWS_SESSION_TOKEN", "PULUMI_ACCESS_TOKEN"))
+    assert '>> "$GITHUB_ENV"' in drop["run"]  # no later step (tests, Slack) holds the deploy credentials
+    assert "python -m compiler test-integrations" in tests["run"]
     assert job["steps"][-1]["if"] == "failure()" and "slack-github-action" in job["steps"][-1]["uses"]
 
 

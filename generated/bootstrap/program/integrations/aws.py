@@ -67,12 +67,17 @@ DATA_READS = (
     "ssm:GetParameter",
     "ssm:GetParameters",
     "ssm:GetParametersByPath",
+    "ssm:GetParameterHistory",
+    "lambda:GetFunction",
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:Scan",
     "logs:GetLogEvents",
     "logs:FilterLogEvents",
+    "logs:StartQuery",
+    "logs:GetQueryResults",
+    "dynamodb:PartiQLSelect",
     "athena:GetQueryResults",
 )
 
