@@ -13,6 +13,8 @@ CODES: dict[str, str] = {
     "E007": "unsupported YAML construct (tag or non-string key)",
     "E008": "path cannot be read",
     "E009": "no spec files found",
+    "E010": "output cannot be written (operating-system error)",
+    "E011": "output path leaves its output root (link, file in the way, specs directory)",
     # E1xx: document shape (JSON Schema)
     "E101": "document is not a mapping or has a bad apiVersion",
     "E102": "unknown kind",
@@ -51,4 +53,5 @@ CODES: dict[str, str] = {
     # W: warnings
     "W001": "empty document",
     "W101": "owned file was edited by hand; left in place",
+    "W102": "manifest entry outside its output root; ignored",
 }

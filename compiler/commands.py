@@ -7,8 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from .diagnostics import Diagnostic, has_errors, render, sort, warning
+from .diagnostics import Diagnostic, Location, error, has_errors, render, sort, warning
 from .errors import OutputConflict, UsageError
 from .pipeline import Analysis, analyse
 
@@ -57,7 +58,7 @@ def _analyse_specs(specs: str, fmt: str) -> Analysis | None:
 
 
 def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
-    from . import contracts, emit
+    from . import contracts
     from .render import Context, render_all
 
     analysis = _analyse_specs(specs, fmt)
@@ -69,19 +70,68 @@ def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
         _report(sort(broken), fmt, len({d.file for d in analysis.documents}))
         return PROBLEMS
     roots = output_roots(specs, out, analysis.model.project.workflows_dir)
-    plans = {name: emit.plan(roots[name], files) for name, files in rendered.items()}
-    if check:
+    try:
+        return _emit(Path(specs), roots, rendered, check=check, force=force, fmt=fmt)
+    except OSError as exc:
+        _report([_io_problem(exc)], fmt)
+        return PROBLEMS
+
+
+def _emit(specs: Path, roots: dict[str, Path], rendered: dict[str, dict[str, str]], **how: Any) -> int:
+    """Plan every output root, refuse what would leave one, then check or write them all."""
+    from . import emit
+
+    unsafe = [
+        error(Location(_label(roots[name]), 1, 1), "E011", f"refusing to write output: {why}")
+        for name in rendered
+        if (why := emit.root_problem(roots[name], specs))
+    ]
+    if unsafe:
+        _report(unsafe, how["fmt"])
+        return PROBLEMS
+    plans = {name: emit.plan(roots[name], files, specs) for name, files in rendered.items()}
+    refused = [
+        error(Location(f"{_label(roots[name])}/{rel}", 1, 1), "E011", f"refusing to write {rel}: {why}")
+        for name, p in plans.items()
+        for rel, why in p.refused
+    ]
+    ignored = [
+        warning(
+            Location(f"{_label(roots[name])}/{emit.MANIFEST}", 1, 1),
+            "W102",
+            f"manifest entry {rel!r} is left alone: {why}",
+            hint="the manifest lists only files under its own directory; someone edited it",
+        )
+        for name, p in plans.items()
+        for rel, why in p.ignored
+    ]
+    _report(refused + ignored, how["fmt"])
+    if refused:
+        return PROBLEMS
+    if how["check"]:
         results = [_check(roots[name], plans[name], _label(roots[name])) for name in plans]
         return PROBLEMS if PROBLEMS in results else OK
     conflicts = [f"{_label(roots[name])}/{c}" for name, p in plans.items() for c in p.conflicts]
-    if conflicts and not force:
+    if conflicts and not how["force"]:
         raise OutputConflict(
             f"refusing to overwrite files compile did not write: {', '.join(conflicts)}\n"
             "  hint: move them away, or pass --force to let compile own them"
         )
     for name, changes in plans.items():
-        _apply(roots[name], changes, len(rendered[name]), fmt)
+        _apply(roots[name], changes, len(rendered[name]), how["fmt"])
     return OK
+
+
+def _io_problem(exc: OSError) -> Diagnostic:
+    """An operating-system error while reading or writing output, at the path it names."""
+    path = exc.filename if isinstance(exc.filename, str) else "output"
+    reason = exc.strerror or type(exc).__name__
+    return error(
+        Location(_label(Path(path)), 1, 1),
+        "E010",
+        f"cannot write output: {reason}",
+        hint="nothing was replaced: the previous output is intact",
+    )
 
 
 def output_roots(specs: str, out: str, workflows_dir: str) -> dict[str, Path]:

@@ -5,6 +5,12 @@ its target before any is renamed into place, so a failed compile leaves the
 previous output intact; the manifest is written last. Files the compiler did not write are never
 overwritten or deleted; owned files it no longer produces are deleted unless
 someone edited them by hand.
+
+The output directories and the manifest are repository content a pull request
+can change, so nothing is taken on trust: a path compile would write through a
+symbolic link, or a file in the way of a directory, is refused before anything
+is written; a manifest entry that is not a plain path inside its root (``..``,
+absolute, through a link) is reported and ignored, never deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 MANIFEST = ".sophia-iac-manifest.json"
 
@@ -35,6 +41,10 @@ class Plan:
     conflicts: list[str] = field(default_factory=list)
     manifest: str = ""
     manifest_stale: bool = False
+    # (path, why): files compile would have to write through a link or over a non-directory.
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    # (manifest entry, why): owned files compile will not touch, because the entry escapes its root.
+    ignored: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -62,9 +72,64 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def plan(out: Path, files: Mapping[str, str]) -> Plan:
+def outside(out: Path, rel: str, protected: Path | None = None) -> str | None:
+    """Why ``out/rel`` is not a path compile may touch, or None when it is.
+
+    It must be a plain relative path (no ``..``, ``.``, empty or absolute part), no part of it
+    may be a symbolic link or a non-directory where a directory must be, and it must not lie
+    under ``protected`` (the specs directory).
+    """
+    parts = rel.split("/")
+    if not rel or PurePosixPath(rel).is_absolute() or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+        return "it is not a plain relative path inside the output root"
+    current = out
+    for i, part in enumerate(parts):
+        current = current / part
+        if current.is_symlink():
+            return f"{current} is a symbolic link"
+        if i < len(parts) - 1 and current.exists() and not current.is_dir():
+            return f"{current} is a file where a directory must be"
+    if protected is not None and _inside(current, protected):
+        return f"it is under the specs directory {protected}"
+    return None
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    resolved, base = path.resolve(), directory.resolve()
+    return resolved == base or base in resolved.parents
+
+
+def root_problem(out: Path, protected: Path | None = None) -> str | None:
+    """Why an output root cannot be used, or None.
+
+    Not a link, nor below one (up to the directory holding the specs, which the repository
+    owns); not a file; neither inside nor around the specs directory.
+    """
+    base = Path(os.path.abspath(protected.parent)) if protected is not None else None
+    current = Path(os.path.abspath(out))
+    while True:
+        if current.is_symlink():
+            return f"{current} is a symbolic link"
+        if base is None or current == base or base not in current.parents:
+            break
+        current = current.parent
+    if out.exists() and not out.is_dir():
+        return f"{out} is a file, not a directory"
+    if protected is not None and (_inside(out, protected) or _inside(protected, out)):
+        return f"{out} overlaps the specs directory {protected}"
+    return None
+
+
+def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> Plan:
     owned = read_manifest(out)
     manifest = manifest_text(files)
+    result = Plan(manifest=manifest)
+    for rel in [*files, MANIFEST]:
+        why = outside(out, rel, protected)
+        if why:
+            result.refused.append((rel, why))
+    if result.refused:
+        return result  # nothing else matters: compile will write nothing
     result = Plan(manifest=manifest, manifest_stale=_read(out / MANIFEST) != manifest)
     for rel, text in files.items():
         current = _read(out / rel)
@@ -74,7 +139,13 @@ def plan(out: Path, files: Mapping[str, str]) -> Plan:
             result.conflicts.append(rel)
         result.write[rel] = text
     for rel, recorded in sorted(owned.items()):
-        if rel in files or not (out / rel).exists():
+        if rel in files:
+            continue
+        why = outside(out, rel, protected)
+        if why:
+            result.ignored.append((rel, why))
+            continue
+        if not (out / rel).is_file():
             continue
         current = _read(out / rel)
         (result.delete if current is not None and digest(current) == recorded else result.edited).append(rel)
