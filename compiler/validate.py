@@ -8,8 +8,9 @@ value, with a stable code and, for unknown keys and bad enum values, a
 from __future__ import annotations
 
 import difflib
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from . import schemas
@@ -80,9 +81,46 @@ def envelope(doc: Document) -> list[Diagnostic]:
     return problems
 
 
+# The largest integer every JSON and YAML tool (and a float) holds exactly.
+SAFE_INTEGER = 2**53 - 1
+
+
+def number_problems(doc: Document) -> list[Diagnostic]:
+    """Every number that is not finite, or too large to survive JSON, Pulumi config or a float, anywhere."""
+    out = []
+    for path, value in _numbers(doc.data, ()):
+        if isinstance(value, float) and not math.isfinite(value):
+            message = "number is not finite (.nan, .inf or a literal too large for a float)"
+        elif abs(value) > SAFE_INTEGER:
+            message = "number is beyond ±2^53, where it would lose precision"
+        else:
+            continue
+        hint = "use a finite number within the field's range (`sophia-iac schema --kind` states it)"
+        out.append(error(doc.locate(path), "E108", message, path=format_path(path), hint=hint))
+    return out
+
+
+def _numbers(data: Any, path: JsonPath) -> Iterator[tuple[JsonPath, int | float]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _numbers(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _numbers(value, (*path, i))
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        yield path, data
+
+
 def check_document(doc: Document) -> list[Diagnostic]:
-    """Every schema problem of one document (envelope, kind schema, type config)."""
+    """Every schema problem of one document (envelope, numbers, kind schema, type config).
+
+    A document with a number no tool can hold gets no schema check: its numbers would reach
+    comparisons that mean nothing.
+    """
     problems = envelope(doc)
+    if problems:
+        return problems
+    problems = number_problems(doc)
     if problems:
         return problems
     kind = doc.data["kind"]
