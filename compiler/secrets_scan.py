@@ -6,25 +6,47 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .diagnostics import Diagnostic, error
 from .load import Document, JsonPath, format_path
 
-# (label, pattern). Prefix-anchored token formats as documented by each vendor.
+# (label, pattern): the credential formats of every service this project manages and their common
+# neighbours, each anchored on the prefix its vendor issues. Written here rather than taken from a rule
+# set: detect-secrets' plugins know few of these services (no HubSpot, Lambda Labs, Vercel, Portkey or
+# Estuary) and gitleaks' rules are Go regular expressions in TOML; each line below has a test with a
+# value of that shape (tests/test_secrets_scan.py). Order matters only for the label shown.
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (label, re.compile(pattern))
     for label, pattern in (
         ("an AWS access key ID", r"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
         ("a GitHub token", r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}"),
+        ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
         ("a Slack webhook URL", r"hooks\.slack\.com/(services|workflows|triggers)/[A-Za-z0-9_/-]{8,}"),
-        ("a Slack token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}"),
+        # Bot (xoxb), user (xoxp), legacy and refresh tokens, configuration tokens (xoxe.xoxp-), app-level tokens.
+        (
+            "a Slack token",
+            r"\bxox[abposre]-[A-Za-z0-9-]{10,}|\bxoxe\.xox[bp]-[A-Za-z0-9-]{10,}|\bxapp-\d-[A-Za-z0-9-]{10,}",
+        ),
         ("a PEM private key", r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----"),
         ("an OpenRouter API key", r"\bsk-or-(v1-)?[A-Za-z0-9]{16,}"),
-        ("a provider API key (sk-...)", r"\bsk-(proj-|ant-(api03-)?|live_|test_)?[A-Za-z0-9_-]{20,}"),
+        ("an Anthropic API key", r"\bsk-ant-(api|admin)\d\d-[A-Za-z0-9_-]{20,}"),
+        # OpenAI project, service-account, admin and legacy keys, and other sk- keys.
+        ("a provider API key (sk-...)", r"\bsk-(proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+        ("a Stripe secret key", r"\b(sk|rk)_(live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{24,}"),
+        ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}"),
+        # Private app access tokens and service keys: pat-<hub region>-<uuid>.
+        ("a HubSpot access token", r"\bpat-[a-z]{2}\d-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"),
+        # Lambda Cloud API keys: secret_<key name>_<random>.
+        ("a Lambda Labs API key", r"\bsecret_[A-Za-z0-9-]{1,64}_[A-Za-z0-9.]{24,}"),
         ("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        # Base64 of a JSON object ({"...): Estuary refresh tokens, Gong access key secrets, service-account keys.
+        ("a base64-encoded JSON credential", r"\beyJ[A-Za-z0-9+/_-]{30,}={0,2}"),
         ("a Pulumi access token", r"\bpul-[a-f0-9]{40}\b"),
         ("a Vercel token", r"\b(vcp|vci|vca|vcr|vck)_[A-Za-z0-9]{24,}"),
+        ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+        ("a SendGrid API key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
         ("credentials in a URL", r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]+@"),
     )
 )
@@ -65,6 +87,64 @@ def _random_looking(value: str) -> bool:
         and any(c.isalpha() for c in value)
         and entropy(value) >= ENTROPY_BITS
     )
+
+
+REDACTED = "[redacted]"
+# A shown fragment this long of a secret is a leak (a message that truncates a value still shows its start).
+FRAGMENT = 8
+
+
+def secret_like(docs: Sequence[Document]) -> set[str]:
+    """Every key and string value in the documents that could be a credential, wherever it sits."""
+    found = set()
+    for doc in docs:
+        for path, value in _strings(doc.data, ()):
+            key = next((k for k in reversed(path) if isinstance(k, str)), None)
+            if classify(key, value) or _random_looking(value):
+                found.add(value)
+        for key in _keys(doc.data):
+            if classify(None, key) or _random_looking(key):
+                found.add(key)
+    return found
+
+
+def redact(diagnostics: Sequence[Diagnostic], secrets: set[str]) -> list[Diagnostic]:
+    """The diagnostics with every fragment of a secret (``FRAGMENT`` characters or more) masked, in every field."""
+    windows = {s[i : i + FRAGMENT] for s in secrets if len(s) >= FRAGMENT for i in range(len(s) - FRAGMENT + 1)}
+    if not windows:
+        return list(diagnostics)
+    return [
+        replace(d, message=_mask(d.message, windows), hint=_mask(d.hint, windows), path=_mask(d.path, windows))
+        for d in diagnostics
+    ]
+
+
+def _mask(text: str, windows: set[str]) -> str:
+    hidden = [False] * len(text)
+    for i in range(len(text) - FRAGMENT + 1):
+        if text[i : i + FRAGMENT] in windows:
+            hidden[i : i + FRAGMENT] = [True] * FRAGMENT
+    if not any(hidden):
+        return text
+    out, previous = [], False
+    for char, masked in zip(text, hidden, strict=True):
+        if not masked:
+            out.append(char)
+        elif not previous:
+            out.append(REDACTED)
+        previous = masked
+    return "".join(out)
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(key, str):
+                yield key
+            yield from _keys(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _keys(child)
 
 
 def scan(docs: Sequence[Document]) -> list[Diagnostic]:
