@@ -177,7 +177,11 @@ def apply(out: Path, changes: Plan) -> None:
     staged: list[tuple[Path, Path]] = []
     try:
         for rel, text in changes.write.items():
-            staged.append((_stage(out / rel, text), out / rel))
+            try:
+                staged.append((_stage(out / rel, text), out / rel))
+            except OSError as exc:
+                exc.filename = exc.filename or str(out / rel)  # the diagnostic names the file
+                raise
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)

@@ -40,8 +40,9 @@ def analyse(paths: Sequence[str]) -> Analysis:
     problems.extend(secrets_scan.scan(docs))
     catalog = checks.build_catalog(enveloped, schema_ok)
     problems.extend(checks.run(catalog))
-    # No message, hint or path may show any part of a value that could be a credential.
-    problems = secrets_scan.redact(problems, secrets_scan.secret_like(docs))
+    if problems:
+        # No message, hint or path may show any part of a value that could be a credential.
+        problems = secrets_scan.redact(problems, secrets_scan.secret_like(docs))
     if has_errors(problems):
         return Analysis(None, sort(problems), tuple(docs))
     return Analysis(build(catalog), sort(problems), tuple(docs))
