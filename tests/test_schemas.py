@@ -55,12 +55,11 @@ def test_every_property_is_described_and_objects_are_closed(name: str) -> None:
 @pytest.mark.parametrize("name", FILES)
 def test_examples_are_valid(name: str) -> None:
     schema = json.loads((SCHEMA_DIR / name).read_text())
-    validator = schemas.validator(name)
     assert schema.get("examples") or name == "common.json", f"{name} has no top-level example"
     checked = 0
     for path, sub in subschemas(schema):
         for example in sub.get("examples", []):
-            errors = list(validator.evolve(schema=schemas._inline(sub, name)).iter_errors(example))
+            errors = list(schemas.Validator(schemas._inline(sub, name)).slow.iter_errors(example))
             assert not errors, f"{name}{path}: example {example!r}: {errors[0].message}"
             checked += 1
     assert checked >= 3
@@ -83,3 +82,48 @@ def test_every_code_used_is_registered() -> None:
     for source in (ROOT / "compiler").rglob("*.py"):
         used |= set(re.findall(r'"([EW]\d{3})"', source.read_text()))
     assert used - set(CODES) == set()
+
+
+def _documents() -> list[tuple[str, object]]:
+    """(schema file, instance) for every document and integration config of every example spec tree."""
+    from compiler.integrations import REGISTRY
+    from compiler.load import load_paths
+
+    trees = [ROOT / "specs", *sorted((ROOT / "tests" / "cases").glob("*/*/specs")), ROOT / "tests/cases/base/specs"]
+    docs, _ = load_paths([str(t) for t in trees])
+    out: list[tuple[str, object]] = []
+    for doc in docs:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        kind = data.get("kind")
+        if kind in schemas.KIND_SCHEMAS:
+            out.append((schemas.KIND_SCHEMAS[kind], data))
+            spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+            if spec.get("type") in REGISTRY and "config" in spec:
+                out.append((REGISTRY[spec["type"]].schema, spec["config"]))
+    return out
+
+
+def _mutations(value: object) -> list[object]:
+    """The value with one leaf at a time replaced by a wrong-typed or out-of-range value."""
+    wrong: list[object] = ["", "x" * 300, -1, 10**9, 1.5, True, None, [], {}]
+    if isinstance(value, dict):
+        return [{**value, k: m} for k, v in value.items() for m in _mutations(v)][:400]
+    if isinstance(value, list):
+        return [value[:i] + [m] + value[i + 1 :] for i, v in enumerate(value) for m in _mutations(v)][:100]
+    return wrong
+
+
+def test_the_compiled_check_agrees_with_python_jsonschema() -> None:
+    """jsonschema-rs only says "valid" where python-jsonschema finds no error, and the reverse."""
+    checked = disagreements = 0
+    for schema_file, instance in _documents():
+        validator = schemas.validator(schema_file)
+        if validator.fast is None:
+            pytest.skip("jsonschema-rs is not installed on this platform")
+        for candidate in [instance, *_mutations(instance)]:
+            fast = validator.fast.is_valid(candidate)
+            slow = not any(True for _ in validator.slow.iter_errors(candidate))
+            checked += 1
+            disagreements += fast != slow
+            assert fast == slow, f"{schema_file}: {candidate!r}"
+    assert checked > 5000 and disagreements == 0
