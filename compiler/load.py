@@ -103,12 +103,36 @@ def discover(paths: Sequence[str]) -> tuple[list[Path], list[Diagnostic]]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()))
+            for f in sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES):
+                problem = _unreadable(f, p)
+                if problem:
+                    problems.append(error(Location(display_name(f), 1, 1), "E008", problem))
+                elif f.is_file():
+                    files.append(f)
         elif p.is_file():
             files.append(p)
         else:
             problems.append(error(Location(raw, 1, 1), "E008", f"no such file or directory: {raw}"))
     return files, problems
+
+
+def _unreadable(path: Path, root: Path) -> str | None:
+    """Why a spec-named entry under ``root`` is not read: a link out of the tree or to nothing, or not a file.
+
+    A pull request can add any of these; reading through a link could print another file's
+    content in a syntax error, and reading a FIFO would hang.
+    """
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.exists():
+            return "cannot read file: it is a symbolic link to nothing"
+        if root.resolve() not in target.parents:
+            return "cannot read file: it is a symbolic link out of the specs directory"
+    if path.is_dir():
+        return None  # a directory named like a spec file: its contents are searched
+    if not path.is_file():
+        return "cannot read file: it is not a regular file"
+    return None
 
 
 def display_name(path: Path) -> str:
