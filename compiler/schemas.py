@@ -109,17 +109,24 @@ def _inline(node: Any, base: str) -> Any:
 class Validator:
     """python-jsonschema for every located diagnostic, behind a compiled check that a valid instance is valid.
 
-    Almost every document is valid, and jsonschema-rs decides that an order of magnitude faster;
-    only an instance it rejects is walked by python-jsonschema, whose errors the diagnostics are
-    built from. Both apply Draft 2020-12 and the one format checked here (``cron``); a test keeps
-    their verdicts equal on every example spec.
+    Almost every document is valid, and jsonschema-rs decides that an order of magnitude faster
+    (and imports faster); python-jsonschema, whose errors the diagnostics are built from, is only
+    imported and run for an instance the compiled check rejects. Both apply Draft 2020-12 and the
+    one format checked here (``cron``); a test keeps their verdicts equal on every example spec.
     """
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        from jsonschema import Draft202012Validator
-
-        self.slow = Draft202012Validator(schema, format_checker=_format_checker())
+        self.schema = schema
         self.fast = _compiled(schema)
+        self._slow: Any = None
+
+    @property
+    def slow(self) -> Any:
+        if self._slow is None:
+            from jsonschema import Draft202012Validator
+
+            self._slow = Draft202012Validator(self.schema, format_checker=_format_checker())
+        return self._slow
 
     def iter_errors(self, instance: Any) -> Iterator[Any]:
         if self.fast is not None and self.fast.is_valid(instance):
