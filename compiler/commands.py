@@ -67,7 +67,9 @@ def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
     rendered = render_all(Context(analysis.model, stable_sources(analysis, specs)))
     broken = contracts.check(analysis.model, rendered, analysis.documents)
     if broken:
-        _report(sort(broken), fmt, len({d.file for d in analysis.documents}))
+        from .secrets_scan import redact, secret_like
+
+        _report(sort(redact(broken, secret_like(analysis.documents))), fmt, len({d.file for d in analysis.documents}))
         return PROBLEMS
     roots = output_roots(specs, out, analysis.model.project.workflows_dir)
     try:
@@ -130,13 +132,14 @@ def _io_problem(exc: OSError) -> Diagnostic:
         Location(_label(Path(path)), 1, 1),
         "E010",
         f"cannot write output: {reason}",
-        hint="nothing was replaced: the previous output is intact",
+        hint="no file was left half-written: each is its previous or its new version (`compile --check` shows which)",
     )
 
 
 def output_roots(specs: str, out: str, workflows_dir: str) -> dict[str, Path]:
     """Where each output root goes: ``--out``, and the workflows directory beside the specs."""
-    return {"generated": Path(out), "workflows": Path(specs).resolve().parent / workflows_dir}
+    # Lexical, not resolved: a link anywhere on the way is refused later (emit.root_problem), never followed.
+    return {"generated": Path(out), "workflows": Path(os.path.abspath(specs)).parent / workflows_dir}
 
 
 def _label(root: Path) -> str:

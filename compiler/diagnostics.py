@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -66,14 +67,22 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     return any(d.is_error for d in diagnostics)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(text: str) -> str:
+    """Control characters escaped: spec text must never start a line of its own (a CI log command)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def format_text(diagnostics: Sequence[Diagnostic]) -> str:
     lines: list[str] = []
     for d in diagnostics:
-        where = f"{d.location}: " if d.location else ""
-        at = f" (at {d.path})" if d.path else ""
-        lines.append(f"{where}{d.severity.value}[{d.code}]: {d.message}{at}")
+        where = f"{_printable(str(d.location))}: " if d.location else ""
+        at = f" (at {_printable(d.path)})" if d.path else ""
+        lines.append(f"{where}{d.severity.value}[{d.code}]: {_printable(d.message)}{at}")
         if d.hint:
-            lines.append(f"  hint: {d.hint}")
+            lines.append(f"  hint: {_printable(d.hint)}")
     return "".join(line + "\n" for line in lines)
 
 

@@ -52,12 +52,14 @@ class Plan:
 
 
 def read_manifest(out: Path) -> dict[str, str]:
+    """The files the last compile wrote here, by path; {} for a manifest that is missing or not one."""
+    text = _read(out / MANIFEST)
     try:
-        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        files = data.get("files", {})
-        return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
-    except (OSError, ValueError):
+        data = json.loads(text) if text is not None else {}
+    except (ValueError, RecursionError):
         return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
 
 
 def manifest_text(files: Mapping[str, str]) -> str:
@@ -66,7 +68,10 @@ def manifest_text(files: Mapping[str, str]) -> str:
 
 
 def _read(path: Path) -> str | None:
+    """A regular file's text; None for anything else (a link, a FIFO that would block, a directory)."""
     try:
+        if path.is_symlink() or not path.is_file():
+            return None
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
@@ -80,7 +85,8 @@ def outside(out: Path, rel: str, protected: Path | None = None) -> str | None:
     under ``protected`` (the specs directory).
     """
     parts = rel.split("/")
-    if not rel or PurePosixPath(rel).is_absolute() or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+    odd = "\\" in rel or any(ord(c) < 32 or ord(c) == 127 for c in rel)  # a control character is never ours
+    if not rel or PurePosixPath(rel).is_absolute() or odd or any(p in ("", ".", "..") for p in parts):
         return "it is not a plain relative path inside the output root"
     current = out
     for i, part in enumerate(parts):
@@ -121,7 +127,6 @@ def root_problem(out: Path, protected: Path | None = None) -> str | None:
 
 
 def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> Plan:
-    owned = read_manifest(out)
     manifest = manifest_text(files)
     result = Plan(manifest=manifest)
     for rel in [*files, MANIFEST]:
@@ -129,7 +134,8 @@ def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> 
         if why:
             result.refused.append((rel, why))
     if result.refused:
-        return result  # nothing else matters: compile will write nothing
+        return result  # nothing is read or written: compile will write nothing
+    owned = read_manifest(out)
     result = Plan(manifest=manifest, manifest_stale=_read(out / MANIFEST) != manifest)
     for rel, text in files.items():
         current = _read(out / rel)
@@ -186,8 +192,13 @@ def apply(out: Path, changes: Plan) -> None:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         raise
-    for tmp, target in staged:
-        os.replace(tmp, target)
+    for i, (tmp, target) in enumerate(staged):
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            for left, _ in staged[i:]:
+                left.unlink(missing_ok=True)
+            raise
     for rel in changes.delete:
         (out / rel).unlink()
         _prune(out, (out / rel).parent)

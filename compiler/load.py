@@ -102,7 +102,10 @@ def discover(paths: Sequence[str]) -> tuple[list[Path], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
+        if p.is_dir() and p.is_symlink():
+            # Read through, it could be the whole filesystem; compiled, its outputs would land beside the target.
+            problems.append(error(Location(raw, 1, 1), "E008", f"{raw} is a symbolic link; give the directory itself"))
+        elif p.is_dir():
             for f in sorted(f for f in p.rglob("*") if f.suffix in SPEC_SUFFIXES):
                 problem = _unreadable(f, p)
                 if problem:
@@ -123,7 +126,10 @@ def _unreadable(path: Path, root: Path) -> str | None:
     content in a syntax error, and reading a FIFO would hang.
     """
     if path.is_symlink():
-        target = path.resolve()
+        try:
+            target = path.resolve(strict=False)
+        except (OSError, RuntimeError):
+            return "cannot read file: it is a loop of symbolic links"
         if not target.exists():
             return "cannot read file: it is a symbolic link to nothing"
         if root.resolve() not in target.parents:
@@ -292,6 +298,9 @@ def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
 
     docs: list[Document] = []
     problems: list[Diagnostic] = []
+    deep = _flow_depth_problem(text, name)
+    if deep is not None:
+        return docs, [deep]  # the C composer can crash on such input: it is never given it
     try:
         for node, constructor in _compose_all(text):
             doc, diags = _Converter(name, constructor, text).document(node)
@@ -305,6 +314,24 @@ def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
     except RecursionError:
         problems.append(error(Location(name, 1, 1), "E007", "YAML nesting is too deep to parse"))
     return docs, problems
+
+
+_FLOW_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|#[^\n]*|[\[\]{}]""")
+
+
+def _flow_depth_problem(text: str, name: str) -> Diagnostic | None:
+    """Flow collections (``[``, ``{``) nested deeper than the limit, found without composing the text."""
+    depth = 0
+    for match in _FLOW_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line, column = _position(text.encode("utf-8"), len(text[: match.start()].encode("utf-8")))
+                return error(Location(name, line, column), "E007", f"nesting deeper than {MAX_DEPTH} levels")
+        elif token in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def _syntax_problem(exc: Any, name: str) -> Diagnostic:
@@ -451,7 +478,11 @@ class _Converter:
         if tag == "tag:yaml.org,2002:null":
             return None
         suffix = tag.rsplit(":", 1)[1]
-        return getattr(self.constructor, f"construct_yaml_{suffix}")(node)
+        try:
+            return getattr(self.constructor, f"construct_yaml_{suffix}")(node)
+        except ValueError:  # e.g. an integer of thousands of digits, beyond what Python converts
+            self._fail(node, "E108", "number is too long to read", hint="use a number within the field's range")
+            return None
 
     def _fail(self, node: Any, code: str, message: str, hint: str = "") -> None:
         self.problems.append(error(_loc(self.name, node), code, message, hint=hint))

@@ -47,7 +47,10 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("a Vercel token", r"\b(vcp|vci|vca|vcr|vck)_[A-Za-z0-9]{24,}"),
         ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
         ("a SendGrid API key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
-        ("credentials in a URL", r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s:@]+@"),
+        ("a Hugging Face token", r"\bhf_[A-Za-z]{34}\b"),
+        ("a Discord webhook URL", r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}"),
+        # user:password@ or :password@ after any scheme, whatever its case.
+        ("credentials in a URL", r"\b(?i:[a-z][a-z0-9+.-]*)://[^/\s:@]*:[^/\s:@]+@"),
     )
 )
 SECRET_FIELD = re.compile(r"(?i)(secret|token|passw|private.?key|credential|api.?key|access.?key|signing)")
@@ -108,11 +111,29 @@ def secret_like(docs: Sequence[Document]) -> set[str]:
     return found
 
 
+# A fragment of plain words in one case (a PEM header's "PRIVATE KEY") gives nothing away.
+_WORDLIKE = re.compile(r"[a-z \-]+|[A-Z \-]+")
+
+
+def _normal(text: str) -> str:
+    """Case and separators folded, length kept: a name derived from a secret (GONG_PAT_NA1_...) still matches."""
+    return text.lower().replace("-", "_").replace(".", "_")
+
+
 def redact(diagnostics: Sequence[Diagnostic], secrets: set[str]) -> list[Diagnostic]:
-    """The diagnostics with every fragment of a secret (``FRAGMENT`` characters or more) masked, in every field."""
-    windows = {s[i : i + FRAGMENT] for s in secrets if len(s) >= FRAGMENT for i in range(len(s) - FRAGMENT + 1)}
-    if not windows:
-        return list(diagnostics)
+    """The diagnostics with every fragment of a secret (``FRAGMENT`` characters or more) masked, in every field.
+
+    Fragments are compared with case and separators folded, and also with separators removed (as
+    in a camelCase config key); a credential of a known format is masked wherever it comes from,
+    even from a document that never loaded.
+    """
+    windows = {
+        fold(w)
+        for s in secrets
+        for form, fold in ((s, _normal), (re.sub(r"[-_.]", "", s), str.lower))
+        for w in (form[i : i + FRAGMENT] for i in range(len(form) - FRAGMENT + 1))
+        if not _WORDLIKE.fullmatch(w)
+    }
     return [
         replace(d, message=_mask(d.message, windows), hint=_mask(d.hint, windows), path=_mask(d.path, windows))
         for d in diagnostics
@@ -121,9 +142,21 @@ def redact(diagnostics: Sequence[Diagnostic], secrets: set[str]) -> list[Diagnos
 
 def _mask(text: str, windows: set[str]) -> str:
     hidden = [False] * len(text)
+    for match in _ANY.finditer(text):
+        hidden[match.start() : match.end()] = [True] * (match.end() - match.start())
+    folded, squeezed, index = _normal(text), [], []
+    for i, char in enumerate(text.lower()):
+        if char not in "-_.":
+            squeezed.append(char)
+            index.append(i)
     for i in range(len(text) - FRAGMENT + 1):
-        if text[i : i + FRAGMENT] in windows:
+        if folded[i : i + FRAGMENT] in windows:
             hidden[i : i + FRAGMENT] = [True] * FRAGMENT
+    joined = "".join(squeezed)
+    for i in range(len(joined) - FRAGMENT + 1):
+        if joined[i : i + FRAGMENT] in windows:
+            for j in index[i : i + FRAGMENT]:
+                hidden[j] = True
     if not any(hidden):
         return text
     out, previous = [], False
@@ -150,12 +183,13 @@ def _keys(value: Any) -> Iterator[str]:
 def scan(docs: Sequence[Document]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for doc in docs:
-        for path, value in _strings(doc.data, ()):
-            found = classify(next((k for k in reversed(path) if isinstance(k, str)), None), value)
+        for path, value, is_key in _strings_and_keys(doc.data, ()):
+            key = None if is_key else next((k for k in reversed(path) if isinstance(k, str)), None)
+            found = classify(key, value)
             if found:
                 out.append(
                     error(
-                        doc.locate(path),
+                        doc.locate(path, key=is_key),
                         "E301",
                         f"plaintext secret: this looks like {found}",
                         path=format_path(path),
@@ -163,6 +197,20 @@ def scan(docs: Sequence[Document]) -> list[Diagnostic]:
                     )
                 )
     return out
+
+
+def _strings_and_keys(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str, bool]]:
+    """Every string value, and every mapping key (a credential pasted as a label or id key is one too)."""
+    if isinstance(value, str):
+        yield path, value, False
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(key, str):
+                yield path + (key,), key, True
+            yield from _strings_and_keys(child, path + (key,))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _strings_and_keys(child, path + (index,))
 
 
 def _strings(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:

@@ -153,6 +153,6 @@ def test_a_write_fault_leaves_the_previous_output_intact(
     result = cli("compile")
     assert result.code == 1, result.out + result.err
     assert f"error[E010]: cannot write output: {os.strerror(fault)}" in result.out
-    assert "nothing was replaced" in result.out
+    assert "no file was left half-written" in result.out
     assert snapshot(root / "generated") == before
     assert not list((root / "generated").rglob("*.tmp"))  # staged files are cleaned up
