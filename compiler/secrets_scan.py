@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
 from .diagnostics import Diagnostic, error
@@ -72,14 +73,28 @@ _ANY = re.compile("|".join(f"(?P<p{i}>{p.pattern})" for i, (_, p) in enumerate(P
 
 def classify(key: str | int | None, value: str) -> str | None:
     """What kind of secret ``value`` looks like, or None."""
-    match = _ANY.search(value)
-    if match:
-        group = next(name for name, text in match.groupdict().items() if text is not None)
-        return PATTERNS[int(group[1:])][0]
-    secret_field = isinstance(key, str) and SECRET_FIELD.search(key) and not REFERENCE_FIELD.search(key)
+    label = _format_of(value)
+    if label:
+        return label
+    secret_field = isinstance(key, str) and _secret_field(key)
     if secret_field and _random_looking(value):
         return f"a high-entropy value in the secret-like field '{key}'"
     return None
+
+
+@cache
+def _format_of(value: str) -> str | None:
+    """The credential format ``value`` contains, if any (specs repeat their strings: each is searched once)."""
+    match = _ANY.search(value)
+    if not match:
+        return None
+    group = next(name for name, text in match.groupdict().items() if text is not None)
+    return PATTERNS[int(group[1:])][0]
+
+
+@cache
+def _secret_field(key: str) -> bool:
+    return bool(SECRET_FIELD.search(key)) and not REFERENCE_FIELD.search(key)
 
 
 def _random_looking(value: str) -> bool:
