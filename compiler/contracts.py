@@ -117,11 +117,37 @@ def _yaml(text: str) -> Any:
     return trusted_data(text)
 
 
-def _stack_config(text: str, namespace: str) -> tuple[Mapping[str, Any], tuple[str, ...]]:
-    data = _yaml(text) or {}
+INFRASTRUCTURE_KEYS = ("secrets", "alertWebhooks")
+
+
+def _stack_config(
+    text: str, namespace: str, wanted: Sequence[str] | None = None
+) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    """A stack config file's ``config`` (without the namespace) and the ESC environments it opens.
+
+    With ``wanted``, only those config keys are parsed: the text is cut at its top-level keys (the
+    layout compile writes) and the pieces are parsed as YAML; a key cut wrongly goes missing, which
+    the contracts then report.
+    """
+    data = _yaml(_sections(text, [f"{namespace}:{key}" for key in wanted]) if wanted else text) or {}
     prefix = namespace + ":"
     config = {k.removeprefix(prefix): v for k, v in (data.get("config") or {}).items()}
     return config, tuple(data.get("environment") or ())
+
+
+def _sections(text: str, keys: Sequence[str]) -> str:
+    """The ``environment:`` list and the wanted top-level ``config:`` entries of a stack config file."""
+    heads = {f'  "{key}":' for key in keys} | {f"  {key}:" for key in keys}
+    out, keep, in_config = [], False, False
+    for line in text.splitlines(keepends=True):
+        if not line.startswith(" "):
+            in_config = line.startswith("config:")
+            keep = line.startswith(("environment:", "config:"))
+        elif in_config and line.startswith("  ") and not line.startswith("   "):
+            keep = any(line.startswith(head) for head in heads)
+        if keep:
+            out.append(line)
+    return "".join(out)
 
 
 def parse(model: Model, rendered: Mapping[str, Mapping[str, str]]) -> Artifacts:
@@ -142,7 +168,9 @@ def parse(model: Model, rendered: Mapping[str, Mapping[str, str]]) -> Artifacts:
         for project, configs, suffix in (("bootstrap", bootstrap, "-bootstrap"), ("pulumi", infrastructure, "")):
             stack_file = generated.get(f"{project}/Pulumi.{env.name}.yaml")
             if stack_file is not None:
-                configs[env.name], links[(env.name, project)] = _stack_config(stack_file, ns)
+                # The infrastructure config holds every integration's settings; its contracts need two keys.
+                wanted = INFRASTRUCTURE_KEYS if project == "pulumi" else None
+                configs[env.name], links[(env.name, project)] = _stack_config(stack_file, ns, wanted)
             definition = generated.get(f"esc/{env.name}{suffix}.yaml")
             if definition is not None:
                 esc[(env.name, project)] = _yaml(definition) or {}
@@ -596,12 +624,10 @@ def _strings(value: Any) -> list[str]:
 
 
 def _reads(config: Mapping[str, Any]) -> set[str]:
-    """Stack config keys of the secrets a program reads, as its stack config declares them."""
+    """Stack config keys of the secrets a program reads, as its stack config declares them (``secrets``)."""
     keys = set((config.get("alertWebhooks") or {}).values())
-    for section in ("integrations", "gpuPools"):
-        for settings in (config.get(section) or {}).values():
-            if settings.get("enabled", True):
-                keys.update((settings.get("secrets") or {}).values())
+    for reads in (config.get("secrets") or {}).values():
+        keys.update(reads.values())
     return keys
 
 

@@ -77,7 +77,7 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def outside(out: Path, rel: str, protected: Path | None = None) -> str | None:
+def outside(out: Path, rel: str, protected: Path | None = None, checked: set[Path] | None = None) -> str | None:
     """Why ``out/rel`` is not a path compile may touch, or None when it is.
 
     It must be a plain relative path (no ``..``, ``.``, empty or absolute part), no part of it
@@ -91,10 +91,15 @@ def outside(out: Path, rel: str, protected: Path | None = None) -> str | None:
     current = out
     for i, part in enumerate(parts):
         current = current / part
+        last = i == len(parts) - 1
+        if not last and checked is not None and current in checked:
+            continue  # a directory already found safe for another file of this plan
         if current.is_symlink():
             return f"{current} is a symbolic link"
-        if i < len(parts) - 1 and current.exists() and not current.is_dir():
+        if not last and current.exists() and not current.is_dir():
             return f"{current} is a file where a directory must be"
+        if not last and checked is not None:
+            checked.add(current)
     if protected is not None and _inside(current, protected):
         return f"it is under the specs directory {protected}"
     return None
@@ -129,8 +134,11 @@ def root_problem(out: Path, protected: Path | None = None) -> str | None:
 def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> Plan:
     manifest = manifest_text(files)
     result = Plan(manifest=manifest)
+    checked: set[Path] = set()
+    # A root never overlaps the specs (root_problem) and no link is followed, so what compile writes
+    # cannot land under specs/; deletions, named by a manifest anyone can edit, are checked for it too.
     for rel in [*files, MANIFEST]:
-        why = outside(out, rel, protected)
+        why = outside(out, rel, None, checked)
         if why:
             result.refused.append((rel, why))
     if result.refused:

@@ -7,6 +7,7 @@ import math
 import pprint
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from .model import thaw
@@ -38,8 +39,8 @@ def py(value: Any) -> str:
 
 def yaml_scalar(value: Any) -> str:
     """A YAML scalar that any YAML 1.1 or 1.2 parser reads back as exactly ``value``."""
-    if type(value) is str and _PLAIN.match(value) and value.lower() not in _RESERVED:
-        return value
+    if type(value) is str:
+        return _string_scalar(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -48,6 +49,14 @@ def yaml_scalar(value: Any) -> str:
         _check_finite(value)
         return json.dumps(value)
     text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+        return text
+    return _NOT_PRINTABLE_ASCII.sub(_escape, json.dumps(text, ensure_ascii=False))
+
+
+@lru_cache(maxsize=1 << 16)
+def _string_scalar(text: str) -> str:
+    """A string as a YAML scalar: plain where that reads back the same, else double-quoted (keys repeat)."""
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
     return _NOT_PRINTABLE_ASCII.sub(_escape, json.dumps(text, ensure_ascii=False))
@@ -82,19 +91,24 @@ def yaml_value(value: Any, indent: int, item: bool = False) -> str:
 
 
 def _is_collection(value: Any) -> bool:
-    return isinstance(value, (dict, list, tuple, Mapping))
+    kind = type(value)
+    return kind is dict or kind is list or kind is tuple or isinstance(value, Mapping)
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _flow(value: Any) -> str:
     if _is_collection(value):
-        return "{}" if isinstance(value, Mapping) else "[]"
+        return "{}" if _is_mapping(value) else "[]"
     return yaml_scalar(value)
 
 
 def _lines(value: Any, indent: int, out: list[str]) -> None:
     """Append the block lines of a non-empty collection to ``out``."""
     pad = " " * indent
-    if isinstance(value, Mapping):
+    if _is_mapping(value):
         for key, child in value.items():
             head = f"{pad}{yaml_scalar(key)}:"
             if _is_collection(child) and child:
@@ -104,7 +118,7 @@ def _lines(value: Any, indent: int, out: list[str]) -> None:
                 out.append(f"{head} {_flow(child)}")
         return
     for child in value:
-        if isinstance(child, Mapping) and child:
+        if child and _is_mapping(child):
             first = len(out)
             _lines(child, indent + 2, out)
             out[first] = f"{pad}- {out[first][indent + 2 :]}"

@@ -159,3 +159,13 @@ def test_a_release_tag_anyone_could_push() -> None:
     assert codes(rendered) == [
         "'production' admits tags v*, which no ruleset keeps anyone with write access from pushing"
     ]
+
+
+def test_the_reads_a_stack_config_declares_are_what_the_contract_compares() -> None:
+    _, rendered, _ = bundled()
+    line = "      api-token: vercelApiToken\n"
+    tamper(rendered, "generated", "pulumi/Pulumi.production.yaml", line, "")
+    assert codes(rendered) == [
+        "generated/esc/production.yaml maps sophia-ai:vercelApiToken, which the pulumi program never reads in "
+        "'production'"
+    ]

@@ -109,9 +109,19 @@ def _render(ctx: Context, env: Environment, project: str) -> str:
     )
 
 
+_RENDERED: dict[int, tuple[Context, dict[str, str]]] = {}
+
+
 def esc_texts(ctx: Context) -> dict[str, str]:
-    """The definition of each environment's ESC environment, by environment name."""
-    return {env.name: _render(ctx, env, "pulumi") for env in ctx.model.environments}
+    """The definition of each environment's ESC environment, by environment name.
+
+    Two targets need them (this one, and the bootstrap stacks that carry them): rendered once per context.
+    """
+    held = _RENDERED.get(id(ctx))
+    if held is None or held[0] is not ctx:
+        _RENDERED.clear()
+        held = _RENDERED[id(ctx)] = (ctx, {env.name: _render(ctx, env, "pulumi") for env in ctx.model.environments})
+    return dict(held[1])
 
 
 class EscTarget:

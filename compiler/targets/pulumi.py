@@ -85,15 +85,27 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         f"{ns}:esc": {"environment": env.esc_environment, "secretsEnvironment": env.esc_secrets},
         f"{ns}:alertRoutes": {r.name: {"channel": r.channel} for r in project.alert_routes},
         f"{ns}:alertRoute": env.alert_route or "",
+        f"{ns}:secrets": secret_reads(model, env, layout),
         f"{ns}:integrations": {i.name: _integration_settings(i, env, kind) for i in layout.integrations(model)},
         f"{ns}:gpuPools": {p.name: _pool_settings(p, env.name) for p in layout.gpu_pools(model)},
     }
 
 
+def secret_reads(model: Model, env: Environment, layout: Layout) -> dict[str, dict[str, str]]:
+    """Integration -> secret name -> stack config key: exactly the secrets each module reads in ``env``.
+
+    One top-level key, so a reviewer sees every secret a stack reads in one place, and the
+    contract stage reads just this part of a large stack config.
+    """
+    kind = layout.root
+    reads = {
+        i.name: {s.name: s.config_key for s in i.program_secrets(env.name, kind)} for i in layout.integrations(model)
+    }
+    return {name: found for name, found in reads.items() if found}
+
+
 def _integration_settings(integration: Integration, env: Environment, project: str) -> dict[str, Any]:
     per_env = integration.per_env[env.name]
-    # Secret name -> stack config key, for exactly the secrets this project's module reads here.
-    secrets = {s.name: s.config_key for s in integration.program_secrets(env.name, project)}
     hc = per_env.health_check
     health: dict[str, Any] = {"enabled": hc.enabled, "timeoutSeconds": hc.timeout_seconds, "retries": hc.retries}
     if hc.rate_limit_per_minute is not None:
@@ -103,7 +115,6 @@ def _integration_settings(integration: Integration, env: Environment, project: s
         "enabled": per_env.enabled,
         "protect": protect,
         "config": thaw(per_env.config),
-        "secrets": secrets,
         "healthCheck": health,
     }
 

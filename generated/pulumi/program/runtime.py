@@ -32,6 +32,7 @@ class Stack:
         # Bootstrap stacks only: what they create for the pipeline, and the alert routes they post to.
         self.access: dict[str, Any] = self.config.get_object("access") or {}
         self.alert_webhooks: dict[str, str] = self.config.get_object("alertWebhooks") or {}
+        self.secret_reads: dict[str, dict[str, str]] = self.config.get_object("secrets") or {}
 
     @property
     def compliance(self) -> list[str]:
@@ -46,9 +47,9 @@ class Stack:
         """A secret mapped into stack config by the ESC environment; always a secret Output."""
         return self.config.require_secret(key)
 
-    def secrets(self, settings: dict[str, Any]) -> dict[str, pulumi.Output[str]]:
-        """The secrets a module reads in this stack (its settings name exactly those), by secret name."""
-        return {name: self.secret(key) for name, key in settings.get("secrets", {}).items()}
+    def secrets(self, name: str) -> dict[str, pulumi.Output[str]]:
+        """The secrets one integration's module reads in this stack (stack config ``secrets`` names exactly those)."""
+        return {secret: self.secret(key) for secret, key in self.secret_reads.get(name, {}).items()}
 
     def alert_webhook(self, route: str) -> pulumi.Output[str]:
         """The Slack incoming-webhook URL of an alert route this stack posts to."""

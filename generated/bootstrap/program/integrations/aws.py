@@ -162,7 +162,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(settings))
+    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(NAME))
     config = component.config
     tags = stack.tags(component)
     # The only provider: this environment's region, and it refuses to act in any account but this

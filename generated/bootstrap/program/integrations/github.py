@@ -48,7 +48,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(settings))
+    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(NAME))
     config = component.config
     # The repository is the Project's; every environment's stack manages only its own GitHub environment.
     owner, repository = str(stack.project["repository"]).split("/", 1)

@@ -52,7 +52,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(settings))
+    component = runtime.Component(TYPE, NAME, META, settings, stack.secrets(NAME))
     config = component.config
     provider = pulumiservice.Provider(
         f"{NAME}.provider", access_token=component.secrets[config["accessTokenSecret"]], opts=component.child()

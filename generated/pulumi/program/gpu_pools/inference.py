@@ -24,5 +24,5 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.gpu_pools, NAME)
     if settings is None:
         return None
-    secrets = stack.secrets(settings)
+    secrets: dict[str, pulumi.Output[str]] = {}
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

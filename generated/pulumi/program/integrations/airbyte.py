@@ -23,5 +23,5 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = stack.secrets(settings)
+    secrets = stack.secrets(NAME)
     return runtime.Component(TYPE, NAME, META, settings, secrets).done()

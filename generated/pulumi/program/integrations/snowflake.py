@@ -54,7 +54,7 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
     settings = stack.settings(stack.integrations, NAME)
     if settings is None:
         return None
-    secrets = stack.secrets(settings)
+    secrets = stack.secrets(NAME)
     component = runtime.Component(TYPE, NAME, META, settings, secrets)
     config = component.config
 
