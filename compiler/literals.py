@@ -90,13 +90,19 @@ def yaml_value(value: Any, indent: int, item: bool = False) -> str:
     return yaml_block(value, indent)
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _is_collection(value: Any) -> bool:
     kind = type(value)
+    if kind in _SCALARS:
+        return False  # the common case, decided without an abstract-class check
     return kind is dict or kind is list or kind is tuple or isinstance(value, Mapping)
 
 
 def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
+    kind = type(value)
+    return kind is dict or (kind not in _SCALARS and isinstance(value, Mapping))
 
 
 def _flow(value: Any) -> str:
