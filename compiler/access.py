@@ -66,10 +66,6 @@ class Gate:
     tag_pattern: str | None
     reviewers: tuple[str, ...]
 
-    @property
-    def restricted(self) -> bool:
-        return bool(self.branch_pattern or self.tag_pattern)
-
 
 @dataclass(frozen=True)
 class StackAccess:
@@ -79,7 +75,6 @@ class StackAccess:
     event: str
     stack: str
     esc_environment: str
-    esc_secrets: str
     gate: Gate
     deploy: Identity
     reader: Identity
@@ -181,7 +176,6 @@ def stacks(model: Model) -> list[StackAccess]:
                 TRIGGERS[env.deploy_on],
                 stack_name(model, env),
                 f"{model.project.organization}/{env.esc_environment}",
-                f"{model.project.organization}/{env.esc_secrets}",
                 _gate(model, env),
                 deploy,
                 reader,
@@ -209,7 +203,7 @@ def alert_routes_read(model: Model, env: Environment, project: str) -> list[str]
     if project != "bootstrap":
         return []
     routes: set[str] = set()
-    if of_type(model, "github") is not None and _config(model, "github", env):
+    if _config(model, "github", env):
         routes.update([env.alert_route] if env.alert_route else [])
         if env is org_wide_environment(model) and model.project.alert_routes:
             routes.add(model.project.alert_routes[0].name)

@@ -25,10 +25,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .access import org_wide_environment, pull_request_subject
+from .access import (
+    branch_subject,
+    environment_subject,
+    of_type,
+    org_wide_environment,
+    pull_request_subject,
+    workflow_ref,
+)
 from .diagnostics import Diagnostic, Location, error
 from .load import Document, JsonPath, format_path, trusted_data
 from .model import Environment, Model
+from .secrets_scan import strings_and_keys
 from .targets.esc import bootstrap_only, reference
 
 AWS_LOGIN = "aws-actions/configure-aws-credentials"
@@ -113,10 +121,6 @@ def _doc_name(doc: Document) -> str | None:
     return str(meta.get("name")) if isinstance(meta, Mapping) else None
 
 
-def _yaml(text: str) -> Any:
-    return trusted_data(text)
-
-
 INFRASTRUCTURE_KEYS = ("secrets", "alertWebhooks")
 
 
@@ -129,7 +133,7 @@ def _stack_config(
     layout compile writes) and the pieces are parsed as YAML; a key cut wrongly goes missing, which
     the contracts then report.
     """
-    data = _yaml(_sections(text, [f"{namespace}:{key}" for key in wanted]) if wanted else text) or {}
+    data = trusted_data(_sections(text, [f"{namespace}:{key}" for key in wanted]) if wanted else text) or {}
     prefix = namespace + ":"
     config = {k.removeprefix(prefix): v for k, v in (data.get("config") or {}).items()}
     return config, tuple(data.get("environment") or ())
@@ -155,7 +159,7 @@ def parse(model: Model, rendered: Mapping[str, Mapping[str, str]]) -> Artifacts:
     jobs = []
     for name, text in sorted(rendered.get("workflows", {}).items()):
         if name.endswith((".yml", ".yaml")):
-            data = _yaml(text) or {}
+            data = trusted_data(text) or {}
             triggers = _triggers(data.get("on"))
             jobs += [Job(name, job_id, job, triggers) for job_id, job in (data.get("jobs") or {}).items()]
     generated = rendered.get("generated", {})
@@ -173,7 +177,7 @@ def parse(model: Model, rendered: Mapping[str, Mapping[str, str]]) -> Artifacts:
                 configs[env.name], links[(env.name, project)] = _stack_config(stack_file, ns, wanted)
             definition = generated.get(f"esc/{env.name}{suffix}.yaml")
             if definition is not None:
-                esc[(env.name, project)] = _yaml(definition) or {}
+                esc[(env.name, project)] = trusted_data(definition) or {}
     return Artifacts(tuple(jobs), bootstrap, infrastructure, links, esc)
 
 
@@ -244,7 +248,7 @@ def _enabled(config: Mapping[str, Any], model: Model, type_name: str) -> str | N
 
 
 def _integration_at(model: Model, where: Locator, type_name: str, env: str, path: JsonPath) -> Location | None:
-    integration = next((i for i in model.integrations if i.type.name == type_name), None)
+    integration = of_type(model, type_name)
     if integration is None:
         return where.at("Project", model.project.name, ("spec",))
     return where.at("Integration", integration.name, path, env)
@@ -339,22 +343,20 @@ def identities(art: Artifacts) -> list[Trusted]:
 
 def presented(job: Job, model: Model) -> list[str]:
     """The OIDC subjects a job can present (``*`` where the ref is chosen by whoever runs it)."""
-    repo = model.project.repository
     if job.environment:
-        return [f"repo:{repo}:environment:{job.environment}"]
+        return [environment_subject(model, job.environment)]
     subjects = []
     for event in job.events():
         if event == "pull_request":
             subjects.append(pull_request_subject(model))
         elif event == "push":
-            branches = job.trigger("push").get("branches") or ["*"]
-            subjects += [f"repo:{repo}:ref:refs/heads/{b}" for b in branches]
+            subjects += [branch_subject(model, b) for b in job.trigger("push").get("branches") or ["*"]]
         elif event == "schedule":
-            subjects.append(f"repo:{repo}:ref:refs/heads/{model.project.default_branch}")
+            subjects.append(branch_subject(model, model.project.default_branch))
         elif event == "workflow_dispatch":
-            subjects.append(f"repo:{repo}:ref:refs/heads/*")
+            subjects.append(branch_subject(model, "*"))
         elif event == "release":
-            subjects.append(f"repo:{repo}:ref:refs/tags/*")
+            subjects.append(f"repo:{model.project.repository}:ref:refs/tags/*")
     return subjects
 
 
@@ -396,14 +398,13 @@ def _collisions(model: Model, art: Artifacts, trusted: Sequence[Trusted], where:
 
 def pull_request_reachable(model: Model, art: Artifacts, subject: str) -> bool:
     """Whether code in a pull request can present ``subject``."""
-    repo = model.project.repository
     if subject == pull_request_subject(model):
         return True
-    if subject.startswith(f"repo:{repo}:environment:"):
+    if subject.startswith(environment_subject(model, "")):
         name = subject.rsplit(":", 1)[1]
         gate = _gate(model, art, name)
         return gate is None or not (gate.get("branchPattern") or gate.get("tagPattern"))
-    return subject != f"repo:{repo}:ref:refs/heads/{model.project.default_branch}"
+    return subject != branch_subject(model, model.project.default_branch)
 
 
 def _gate(model: Model, art: Artifacts, name: str) -> Mapping[str, Any] | None:
@@ -517,14 +518,12 @@ def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = N
     ):
         return False
     issuer = (owner.get("access") or {}).get("oidcIssuer") or {}
-    path = f"{model.project.repository}/{model.project.workflows_dir}/{job.workflow}@" if job else None
+    # The claim a job of that workflow presents, at some ref, matched against each policy's pattern.
+    claim = workflow_ref(model, job.workflow).replace("@*", "@<any ref>") if job else None
     return any(
         p.get("team") == t.pulumi_team
         and (p.get("rules") or {}).get("sub") == t.subject
-        and (
-            path is None
-            or fnmatch.fnmatchcase(path + "<any ref>", str((p.get("rules") or {}).get("job_workflow_ref", "")))
-        )
+        and (claim is None or fnmatch.fnmatchcase(claim, str((p.get("rules") or {}).get("job_workflow_ref", ""))))
         for p in issuer.get("policies", [])
     )
 
@@ -612,15 +611,8 @@ def _mentions(definition: Mapping[str, Any], environment: str) -> bool:
     """Whether an ESC definition imports an environment or references a value in it."""
     prefix = reference(environment, "").removesuffix("}")
     imports = [str(i) for i in definition.get("imports") or []]
-    return environment in imports or any(prefix in text for text in _strings(definition.get("values")))
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return [value] if isinstance(value, str) else []
+    values = strings_and_keys(definition.get("values"), ())
+    return environment in imports or any(prefix in text for _, text, is_key in values if not is_key)
 
 
 def _reads(config: Mapping[str, Any]) -> set[str]:

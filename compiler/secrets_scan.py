@@ -116,13 +116,9 @@ def secret_like(docs: Sequence[Document]) -> set[str]:
     """Every key and string value in the documents that could be a credential, wherever it sits."""
     found = set()
     for doc in docs:
-        for path, value in _strings(doc.data, ()):
-            key = next((k for k in reversed(path) if isinstance(k, str)), None)
-            if classify(key, value) or _random_looking(value):
-                found.add(value)
-        for key in _keys(doc.data):
-            if classify(None, key) or _random_looking(key):
-                found.add(key)
+        for path, text, is_key in strings_and_keys(doc.data, ()):
+            if classify(_field(path, is_key), text) or _random_looking(text):
+                found.add(text)
     return found
 
 
@@ -184,23 +180,11 @@ def _mask(text: str, windows: set[str]) -> str:
     return "".join(out)
 
 
-def _keys(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, child in value.items():
-            if isinstance(key, str):
-                yield key
-            yield from _keys(child)
-    elif isinstance(value, list):
-        for child in value:
-            yield from _keys(child)
-
-
 def scan(docs: Sequence[Document]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for doc in docs:
-        for path, value, is_key in _strings_and_keys(doc.data, ()):
-            key = None if is_key else next((k for k in reversed(path) if isinstance(k, str)), None)
-            found = classify(key, value)
+        for path, value, is_key in strings_and_keys(doc.data, ()):
+            found = classify(_field(path, is_key), value)
             if found:
                 out.append(
                     error(
@@ -214,7 +198,12 @@ def scan(docs: Sequence[Document]) -> list[Diagnostic]:
     return out
 
 
-def _strings_and_keys(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str, bool]]:
+def _field(path: JsonPath, is_key: bool) -> str | None:
+    """The field a string value sits in (what makes it secret-like); None for a key itself."""
+    return None if is_key else next((k for k in reversed(path) if isinstance(k, str)), None)
+
+
+def strings_and_keys(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str, bool]]:
     """Every string value, and every mapping key (a credential pasted as a label or id key is one too)."""
     if isinstance(value, str):
         yield path, value, False
@@ -222,18 +211,7 @@ def _strings_and_keys(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, st
         for key, child in value.items():
             if isinstance(key, str):
                 yield path + (key,), key, True
-            yield from _strings_and_keys(child, path + (key,))
+            yield from strings_and_keys(child, path + (key,))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _strings_and_keys(child, path + (index,))
-
-
-def _strings(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, child in value.items():
-            yield from _strings(child, path + (key,))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _strings(child, path + (index,))
+            yield from strings_and_keys(child, path + (index,))

@@ -16,7 +16,7 @@ pipeline's identities may open, and the admin-only bootstrap secrets
 environment, holding the credentials only the bootstrap uses (those of the
 integrations whose bootstrap module authenticates with them: the GitHub App key,
 the Pulumi Cloud admin token). Definitions reference single values
-(``${environments["project"]["name"].path}``) instead of importing whole
+(``${environments.<project>.<name>.<path>}``) instead of importing whole
 environments, so opening one shows only what it maps, and nothing the pipeline
 opens ever references the bootstrap's credentials.
 """
@@ -31,7 +31,6 @@ from ..model import Environment, Integration, Model
 from ..render import Context, header, template
 
 ROOT = "esc"
-PROJECTS = ("pulumi", "bootstrap")
 
 
 def reference(environment: str, path: str) -> str:
@@ -52,9 +51,9 @@ def bootstrap_only(integration: Integration) -> bool:
     return integration.type.secrets_project == "bootstrap"
 
 
-def secrets_home(env: Environment, integration: Integration | None) -> str:
-    """The hand-made ESC environment a secret's value lives in (None: an alert route's webhook)."""
-    return env.esc_bootstrap_secrets if integration and bootstrap_only(integration) else env.esc_secrets
+def secrets_home(env: Environment, integration: Integration) -> str:
+    """The hand-made ESC environment the values of an integration's secrets live in."""
+    return env.esc_bootstrap_secrets if bootstrap_only(integration) else env.esc_secrets
 
 
 def alert_webhook_key(route: str) -> str:
