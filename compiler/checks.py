@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -275,11 +275,11 @@ def _resource_keys(config: Any, field_path: str) -> Iterable[tuple[JsonPath, str
     """
     first, *others = field_path.split("+")
     if not others:
-        yield from ((path, str(value)) for path, value in _walk(config, first.split("."), ("spec", "config")))
+        yield from ((path, str(value)) for path, value in walk_config(config, first.split("."), ("spec", "config")))
         return
     *parent, leaf = first.split(".")
-    for item_path, item in _walk(config, parent, ("spec", "config")):
-        columns = [[(p, str(v)) for p, v in _walk(item, f.split("."), item_path)] for f in [leaf, *others]]
+    for item_path, item in walk_config(config, parent, ("spec", "config")):
+        columns = [[(p, str(v)) for p, v in walk_config(item, f.split("."), item_path)] for f in [leaf, *others]]
         for combo in itertools.product(*columns):
             yield combo[0][0], "/".join(value for _, value in combo)
 
@@ -313,26 +313,26 @@ def _config_references(doc: Document, references: Iterable[tuple[str, str]], cat
     out = []
     for field_path, target in references:
         code, what, names = known[target]
-        for path, value in _walk(doc.data["spec"]["config"], field_path.split("."), ("spec", "config")):
+        for path, value in walk_config(doc.data["spec"]["config"], field_path.split("."), ("spec", "config")):
             out += _reference(doc, path, code, what, value, names)
     return out
 
 
-def _walk(data: Any, parts: list[str], path: JsonPath) -> Iterable[tuple[JsonPath, Any]]:
-    """Values at a dotted path where ``name[]`` steps into every item of a list."""
+def walk_config(data: Any, parts: Sequence[str], path: JsonPath = ()) -> Iterable[tuple[JsonPath, Any]]:
+    """Values at a dotted path where ``name[]`` steps into every item of a list (raw or frozen data)."""
     if not parts:
         yield path, data
         return
     head, rest = parts[0], parts[1:]
     key = head.removesuffix("[]")
-    child = data.get(key) if isinstance(data, dict) else None
+    child = data.get(key) if isinstance(data, Mapping) else None
     if child is None:
         return
     if head.endswith("[]"):
-        for i, item in enumerate(_list(child)):
-            yield from _walk(item, rest, path + (key, i))
+        for i, item in enumerate(child if isinstance(child, (list, tuple)) else ()):
+            yield from walk_config(item, rest, path + (key, i))
     else:
-        yield from _walk(child, rest, path + (key,))
+        yield from walk_config(child, rest, path + (key,))
 
 
 def _gpu_pool_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
-from .checks import Catalog, config_key, env_var
+from .checks import Catalog, config_key, env_var, walk_config
 from .integrations import REGISTRY, IntegrationType
 from .load import Document
 from .resolve import effective_spec
@@ -165,20 +165,8 @@ class Integration:
         config = self.per_env[env].config
         for field_path, target in self.type.references:
             if target == "secret":
-                names.update(str(v) for v in config_values(config, field_path.split(".")))
+                names.update(str(v) for _, v in walk_config(config, field_path.split(".")))
         return tuple(s for s in self.secrets if s.name in names)
-
-
-def config_values(data: Any, parts: Sequence[str]) -> list[Any]:
-    """Values at a dotted path of a config, where ``name[]`` steps into every item of a list."""
-    if not parts:
-        return [data]
-    head, rest = parts[0], parts[1:]
-    child = data.get(head.removesuffix("[]")) if isinstance(data, Mapping) else None
-    if child is None:
-        return []
-    items = child if head.endswith("[]") and isinstance(child, (list, tuple)) else [child]
-    return [value for item in items for value in config_values(item, rest)]
 
 
 @dataclass(frozen=True)
