@@ -193,6 +193,11 @@ def required_checks(model: Model) -> tuple[str, ...]:
     return tuple(protection.get("requiredStatusChecks", ()))
 
 
+def notifications_route(model: Model) -> str | None:
+    """The alert route whose webhook the notifications environment holds: the Project's first."""
+    return model.project.alert_routes[0].name if model.project.alert_routes else None
+
+
 def alert_routes_read(model: Model, env: Environment, project: str) -> list[str]:
     """The alert routes whose webhook URL ``project``'s program reads in ``env`` (the bootstrap's only).
 
@@ -205,8 +210,8 @@ def alert_routes_read(model: Model, env: Environment, project: str) -> list[str]
     routes: set[str] = set()
     if _config(model, "github", env):
         routes.update([env.alert_route] if env.alert_route else [])
-        if env is org_wide_environment(model) and model.project.alert_routes:
-            routes.add(model.project.alert_routes[0].name)
+        if env is org_wide_environment(model) and notifications_route(model):
+            routes.add(str(notifications_route(model)))
     webhook = _config(model, "pulumi-esc", env).get("webhook") or {}
     routes.update([webhook["alertRoute"]] if webhook else [])
     return sorted(routes)
@@ -283,6 +288,7 @@ def bootstrap_settings(model: Model, env: Environment) -> dict[str, Any]:
         out["notificationsEnvironment"] = {
             "name": NOTIFICATIONS_ENVIRONMENT,
             "branchPattern": model.project.default_branch,
+            "alertRoute": notifications_route(model),
         }
         out["releaseTags"] = release_tags(model)
         out["oidcIssuer"] = {

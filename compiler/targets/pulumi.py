@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ..access import NOTIFICATIONS_ENVIRONMENT, alert_routes_read, bootstrap_settings
+from ..access import alert_routes_read, bootstrap_settings
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..render import Context, header, template
 from .esc import alert_webhook_key, esc_texts
@@ -209,7 +209,6 @@ class PulumiTarget:
 
     def _integration(self, ctx: Context, integration: Integration, layout: Layout) -> str:
         meta = _meta(ctx, integration, {"type": integration.type.name, "category": integration.type.category})
-        secrets = {s.name: s.config_key for s in integration.secrets}
         # Bootstrap modules read the whole model (environments, routes, ESC definitions).
         sources = ctx.model.sources if layout.bootstrap else (integration.source,)
         return template(
@@ -217,21 +216,17 @@ class PulumiTarget:
             header=header(ctx.source_names(sources)),
             integration=integration,
             meta=meta,
-            secrets=secrets,
             model=ctx.model,
-            notifications_environment=NOTIFICATIONS_ENVIRONMENT,
             # Alert route -> the stack config key ESC maps its webhook URL to (one derivation, in esc.py).
             alert_webhooks={r.name: alert_webhook_key(r.name) for r in ctx.model.project.alert_routes},
         )
 
     def _pool(self, ctx: Context, pool: GpuPool) -> str:
         integration = next((i for i in ctx.model.integrations if i.name == pool.integration), None)
-        secrets = {s.name: s.config_key for s in integration.secrets} if integration else {}
         sources = [pool.source] + ([integration.source] if integration else [])
         return template(
             "pulumi/program/gpu_pools/gpu_pool.py.j2",
             header=header(ctx.source_names(sources)),
             pool=pool,
             meta=_meta(ctx, pool, {}),
-            secrets=secrets,
         )

@@ -41,7 +41,6 @@ META = {'description': 'GitHub repository and CI/CD - the Sophia AI repository, 
         'type': 'github',
         'category': 'devops',
         'source': 'specs/integrations/github.yaml'}
-NOTIFICATIONS_ROUTE = 'platform'
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
@@ -64,12 +63,12 @@ def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:
         secret_names.append("SLACK_WEBHOOK_URL")
 
     notifications = stack.access.get("notificationsEnvironment")
-    if notifications and NOTIFICATIONS_ROUTE:
+    if notifications and notifications.get("alertRoute"):
         shared = _environment(notifications, {}, repository, provider, component, suffix=f".{notifications['name']}")
         _slack_secret(
             stack,
             f"{NAME}.secret.{notifications['name']}.SLACK_WEBHOOK_URL",
-            NOTIFICATIONS_ROUTE,
+            notifications["alertRoute"],
             shared,
             repository,
             provider,
