@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from .diagnostics import Diagnostic, Location, error, has_errors, render, sort, warning
 from .errors import OutputConflict, UsageError
@@ -79,7 +78,9 @@ def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
         return PROBLEMS
 
 
-def _emit(specs: Path, roots: dict[str, Path], rendered: dict[str, dict[str, str]], **how: Any) -> int:
+def _emit(
+    specs: Path, roots: dict[str, Path], rendered: dict[str, dict[str, str]], *, check: bool, force: bool, fmt: str
+) -> int:
     """Plan every output root, refuse what would leave one, then check or write them all."""
     from . import emit
 
@@ -89,7 +90,7 @@ def _emit(specs: Path, roots: dict[str, Path], rendered: dict[str, dict[str, str
         if (why := emit.root_problem(roots[name], specs))
     ]
     if unsafe:
-        _report(unsafe, how["fmt"])
+        _report(unsafe, fmt)
         return PROBLEMS
     plans = {name: emit.plan(roots[name], files, specs) for name, files in rendered.items()}
     refused = [
@@ -107,20 +108,20 @@ def _emit(specs: Path, roots: dict[str, Path], rendered: dict[str, dict[str, str
         for name, p in plans.items()
         for rel, why in p.ignored
     ]
-    _report(refused + ignored, how["fmt"])
+    _report(refused + ignored, fmt)
     if refused:
         return PROBLEMS
-    if how["check"]:
+    if check:
         results = [_check(roots[name], plans[name], _label(roots[name])) for name in plans]
         return PROBLEMS if PROBLEMS in results else OK
     conflicts = [f"{_label(roots[name])}/{c}" for name, p in plans.items() for c in p.conflicts]
-    if conflicts and not how["force"]:
+    if conflicts and not force:
         raise OutputConflict(
             f"refusing to overwrite files compile did not write: {', '.join(conflicts)}\n"
             "  hint: move them away, or pass --force to let compile own them"
         )
     for name, changes in plans.items():
-        _apply(roots[name], changes, len(rendered[name]), how["fmt"])
+        _apply(roots[name], changes, len(rendered[name]), fmt)
     return OK
 
 
