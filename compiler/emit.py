@@ -19,7 +19,6 @@ import difflib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -166,18 +165,42 @@ def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> 
     return result
 
 
-def _stage(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``; the caller renames it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+_STAGE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _stage(path: Path, text: str, made: set[str] | None = None) -> Path:
+    """Write ``text`` to a new temporary file beside ``path``; the caller renames it into place.
+
+    ``made`` remembers the directories already created in this run (one ``mkdir`` per directory).
+    """
+    parent = str(path.parent)
+    if made is None or parent not in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(parent)
+    data = text.encode("utf-8")
+    for attempt in range(100):
+        # Exclusive create of a name no one else uses: never opens, truncates or follows an existing file.
+        tmp = f"{parent}/.{path.name}.{os.getpid()}.{attempt}.tmp"
+        try:
+            fd = os.open(tmp, _STAGE_FLAGS, 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - a hundred stale temporary files of this very process id
+        raise FileExistsError(17, "cannot create a temporary file", tmp)
     try:
-        # No fsync: the rename makes each file atomic for readers and for a crash of this
-        # process; surviving power loss is left to the filesystem, as git does by default.
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            # No fsync: the rename makes each file atomic for readers and for a crash of this
+            # process; surviving power loss is left to the filesystem, as git does by default.
+            os.fchmod(fd, 0o644)
+        finally:
+            os.close(fd)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        os.unlink(tmp)
         raise
     return Path(tmp)
 
@@ -189,10 +212,11 @@ def write_atomic(path: Path, text: str) -> None:
 def apply(out: Path, changes: Plan) -> None:
     """Stage every file first, so a failure (disk full, permissions) replaces nothing; then rename."""
     staged: list[tuple[Path, Path]] = []
+    made: set[str] = set()
     try:
         for rel, text in changes.write.items():
             try:
-                staged.append((_stage(out / rel, text), out / rel))
+                staged.append((_stage(out / rel, text, made), out / rel))
             except OSError as exc:
                 exc.filename = exc.filename or str(out / rel)  # the diagnostic names the file
                 raise

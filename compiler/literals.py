@@ -15,6 +15,7 @@ from .model import thaw
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 # Plain scalars YAML 1.1 or 1.2 would read as something other than a string.
+_PY_WIDTH = 100
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
 
 
@@ -34,7 +35,9 @@ def py(value: Any) -> str:
     """A Python expression that evaluates to ``value`` (JSON-like data only)."""
     plain = thaw(value)
     _check_finite(plain)
-    return pprint.pformat(plain, width=100, sort_dicts=False)
+    flat = repr(plain)
+    # pprint keeps what fits on one line as repr writes it; only longer values need its layout.
+    return flat if len(flat) <= _PY_WIDTH else pprint.pformat(plain, width=_PY_WIDTH, sort_dicts=False)
 
 
 def yaml_scalar(value: Any) -> str:
@@ -116,8 +119,13 @@ def _lines(value: Any, indent: int, out: list[str]) -> None:
     pad = " " * indent
     if _is_mapping(value):
         for key, child in value.items():
-            head = f"{pad}{yaml_scalar(key)}:"
-            if _is_collection(child) and child:
+            head = f"{pad}{_string_scalar(key) if type(key) is str else yaml_scalar(key)}:"
+            kind = type(child)
+            if kind is str:  # most values: decided without a further call
+                out.append(f"{head} {_string_scalar(child)}")
+            elif kind in _SCALARS:
+                out.append(f"{head} {yaml_scalar(child)}")
+            elif child and _is_collection(child):
                 out.append(head)
                 _lines(child, indent + 2, out)
             else:

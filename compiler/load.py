@@ -252,20 +252,49 @@ def _loader_class() -> Any:
             return (1, 2)
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            # A plain scalar's tag depends on its text alone: resolve each distinct text once.
+            # A plain scalar's tag depends on its text alone: resolve each distinct text once. Every
+            # resolved tag is one shared object per tag, whose text the converter looks up by identity.
             if kind is ScalarNode and implicit[0]:
                 tag = _RESOLVED.get(value)
                 if tag is None:
                     if len(_RESOLVED) > 50_000:
                         _RESOLVED.clear()
-                    tag = _RESOLVED[value] = VersionedResolver.resolve(self, kind, value, implicit)
+                    tag = _RESOLVED[value] = _shared_tag(VersionedResolver.resolve(self, kind, value, implicit))
                 return tag
-            return VersionedResolver.resolve(self, kind, value, implicit)
+            return _shared_tag(VersionedResolver.resolve(self, kind, value, implicit))
+
+        # No path resolvers are registered: the composer's calls to these need do nothing.
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
 
     return Loader
 
 
 _RESOLVED: dict[str, Any] = {}
+_SHARED_TAGS: dict[str, Any] = {}
+# Shared Tag object (by id) -> its text: a node's tag read without building the string again.
+_TAG_TEXT: dict[int, str] = {}
+
+
+def _shared_tag(resolved: Any) -> Any:
+    """The one Tag object kept for this tag's text (kept alive, so its id is never reused)."""
+    if id(resolved) in _TAG_TEXT:
+        return resolved  # already the kept one (the resolver's default tags are single objects)
+    text = str(resolved)
+    tag = _SHARED_TAGS.get(text)
+    if tag is None:
+        tag = _SHARED_TAGS[text] = resolved
+        _TAG_TEXT[id(tag)] = text
+    return tag
+
+
+def _tag(node: Any) -> str:
+    """A node's tag as text (a shared tag from a dictionary lookup; a tag written in the YAML as ruamel spells it)."""
+    text = _TAG_TEXT.get(id(node.ctag))
+    return text if text is not None else str(node.tag)
 
 
 def _compose_all(text: str) -> Iterator[tuple[Any, Any]]:
@@ -375,7 +404,7 @@ class _Converter:
 
     def document(self, node: Any) -> tuple[Document | None, list[Diagnostic]]:
         start = _loc(self.name, node)
-        if node is None or (node.tag == "tag:yaml.org,2002:null" and not node.value):
+        if node is None or (_tag(node) == "tag:yaml.org,2002:null" and not node.value):
             return None, [warning(self._marker_before(start), "W001", "empty document is ignored")]
         try:
             data = self.convert(node, 0)
@@ -456,7 +485,7 @@ class _Converter:
         return out
 
     def _key(self, node: Any) -> str | None:
-        tag = node.tag
+        tag = _tag(node)
         if tag == "tag:yaml.org,2002:merge":
             self._fail(
                 node,
@@ -471,7 +500,7 @@ class _Converter:
         return str(node.value)
 
     def _scalar(self, node: Any) -> Any:
-        tag = node.tag
+        tag = _tag(node)
         if tag not in _SCALAR_TAGS:
             self._fail(node, "E007", f"unsupported tag {tag}", hint="remove the tag; specs are plain YAML")
             return None

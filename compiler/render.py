@@ -66,6 +66,7 @@ def environment() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,  # templates are package data: no stat per use to see if one changed
     )
     env.filters.update(py=py, yaml=yaml_scalar, yaml_value=yaml_value)
     return env

@@ -183,19 +183,45 @@ def _mask(text: str, windows: set[str]) -> str:
 def scan(docs: Sequence[Document]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for doc in docs:
-        for path, value, is_key in strings_and_keys(doc.data, ()):
-            found = classify(_field(path, is_key), value)
-            if found:
-                out.append(
-                    error(
-                        doc.locate(path, key=is_key),
-                        "E301",
-                        f"plaintext secret: this looks like {found}",
-                        path=format_path(path),
-                        hint="store it in the secrets-only ESC environment and reference it: {esc: service.name}",
-                    )
+        hits: list[tuple[JsonPath, bool, str]] = []
+        _secrets_in(doc.data, (), None, hits)
+        for path, is_key, found in hits:
+            out.append(
+                error(
+                    doc.locate(path, key=is_key),
+                    "E301",
+                    f"plaintext secret: this looks like {found}",
+                    path=format_path(path),
+                    hint="store it in the secrets-only ESC environment and reference it: {esc: service.name}",
                 )
+            )
     return out
+
+
+def _secrets_in(value: Any, path: JsonPath, field: str | None, hits: list[tuple[JsonPath, bool, str]]) -> None:
+    """What :func:`strings_and_keys` and :func:`classify` find, in one walk that builds a path only to go down.
+
+    ``field`` is the nearest mapping key above ``value`` (what makes a string secret-like).
+    """
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(key, str):
+                found = _format_of(key)
+                if found:
+                    hits.append(((*path, key), True, found))
+                if type(child) is str:  # the common case, without a call
+                    found = classify(key, child)
+                    if found:
+                        hits.append(((*path, key), False, found))
+                    continue
+            _secrets_in(child, (*path, key), key if isinstance(key, str) else field, hits)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _secrets_in(child, (*path, index), field, hits)
+    elif isinstance(value, str):
+        found = classify(field, value)
+        if found:
+            hits.append((path, False, found))
 
 
 def _field(path: JsonPath, is_key: bool) -> str | None:

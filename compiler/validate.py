@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from . import schemas
@@ -88,27 +88,40 @@ SAFE_INTEGER = 2**53 - 1
 def number_problems(doc: Document) -> list[Diagnostic]:
     """Every number that is not finite, or too large to survive JSON, Pulumi config or a float, anywhere."""
     out = []
-    for path, value in _numbers(doc.data, ()):
+    found: list[tuple[JsonPath, int | float]] = []
+    _numbers(doc.data, (), found)
+    for path, value in found:
         if isinstance(value, float) and not math.isfinite(value):
             message = "number is not finite (.nan, .inf or a literal too large for a float)"
-        elif abs(value) > SAFE_INTEGER:
-            message = "number is beyond ±2^53, where it would lose precision"
         else:
-            continue
+            message = "number is beyond ±2^53, where it would lose precision"
         hint = "use a finite number within the field's range (`sophia-iac schema --kind` states it)"
         out.append(error(doc.locate(path), "E108", message, path=format_path(path), hint=hint))
     return out
 
 
-def _numbers(data: Any, path: JsonPath) -> Iterator[tuple[JsonPath, int | float]]:
+def _numbers(data: Any, path: JsonPath, found: list[tuple[JsonPath, int | float]]) -> None:
+    """Append each number under ``data`` that is not finite or beyond ±2^53 (paths built only to go down)."""
     if isinstance(data, dict):
-        for key, value in data.items():
-            yield from _numbers(value, (*path, key))
+        items: Iterable[tuple[Any, Any]] = data.items()
     elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from _numbers(value, (*path, i))
-    elif isinstance(data, (int, float)) and not isinstance(data, bool):
-        yield path, data
+        items = enumerate(data)
+    else:
+        if _bad_number(data):
+            found.append((path, data))
+        return
+    for key, value in items:
+        kind = type(value)
+        if kind is dict or kind is list:
+            _numbers(value, (*path, key), found)
+        elif (kind is int or kind is float) and _bad_number(value):
+            found.append(((*path, key), value))
+
+
+def _bad_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return (isinstance(value, float) and not math.isfinite(value)) or abs(value) > SAFE_INTEGER
 
 
 def check_document(doc: Document) -> list[Diagnostic]:

@@ -142,3 +142,28 @@ def test_python_dash_m(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "error[E202]" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_the_console_command_exits_fast_with_every_byte_written(tmp_path: Path) -> None:
+    """`sophia-iac` skips the heap teardown at exit (os._exit): its exit codes and piped output stay whole."""
+    import shutil
+
+    exe = shutil.which("sophia-iac", path=str(Path(sys.executable).parent))
+    assert exe, "the console script is installed beside this interpreter"
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([exe, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    # Many located problems: far more output than a pipe buffer holds.
+    (specs / "bad.yaml").write_text("".join(f"---\napiVersion: sophia-iac/v1\nkind: Nope{i}\n" for i in range(600)))
+    bad = run("validate", "--format", "json", str(specs))
+    assert bad.returncode == 1 and len(bad.stdout) > 65536
+    codes = [d["code"] for d in json.loads(bad.stdout)["diagnostics"]]
+    assert codes.count("E102") == 600
+    text = run("validate", str(specs))
+    assert text.returncode == 1 and text.stdout.count("error[E102]") == 600
+    assert "602 errors" in text.stderr  # and no Project, no Environment
+    assert run("schema", "--kind", "nope").returncode == 2

@@ -83,11 +83,11 @@ def test_a_failing_write_replaces_nothing(
     spec.write_text(spec.read_text().replace("size: MEDIUM", "size: LARGE").replace("holding", "that holds"))
     real_stage, calls = emit._stage, []
 
-    def flaky(path: Path, text: str) -> Path:
+    def flaky(path: Path, text: str, made: set[str] | None = None) -> Path:
         calls.append(path)
         if len(calls) == 2:  # the second of the two changed files
             raise OSError(28, "No space left on device")
-        return real_stage(path, text)
+        return real_stage(path, text, made)
 
     monkeypatch.setattr(emit, "_stage", flaky)
     result = cli("compile")

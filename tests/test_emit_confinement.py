@@ -140,19 +140,37 @@ def test_a_write_fault_leaves_the_previous_output_intact(
     for path in sorted((root / "generated").rglob("*.py"))[:5]:
         path.write_text(path.read_text() + "# stale\n")
     before = snapshot(root / "generated")
-    real = tempfile.mkstemp
+    real = os.open
     calls = []
 
-    def failing(*args: object, **kwargs: object) -> tuple[int, str]:
-        calls.append(1)
-        if len(calls) == 3:  # some files are already staged when the fault hits
-            raise OSError(fault, os.strerror(fault), str(kwargs.get("dir", "")))
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+    def failing(path: str, flags: int, *args: int, **kwargs: object) -> int:
+        if str(path).endswith(".tmp"):  # compile staging a file beside its target
+            calls.append(path)
+            if len(calls) == 3:  # some files are already staged when the fault hits
+                raise OSError(fault, os.strerror(fault), str(path))
+        return real(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(tempfile, "mkstemp", failing)
+    monkeypatch.setattr(os, "open", failing)
     result = cli("compile")
     assert result.code == 1, result.out + result.err
     assert f"error[E010]: cannot write output: {os.strerror(fault)}" in result.out
     assert "no file was left half-written" in result.out
     assert snapshot(root / "generated") == before
     assert not list((root / "generated").rglob("*.tmp"))  # staged files are cleaned up
+
+
+def test_a_planted_temporary_name_is_never_followed(tmp_path: Path) -> None:
+    """Whatever sits at the names compile stages under (a link out, a stale file), it is skipped, not opened."""
+    from compiler import emit
+
+    out = tmp_path / "generated"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not yours\n")
+    (out / f".a.py.{os.getpid()}.0.tmp").symlink_to(elsewhere)
+    (out / f".a.py.{os.getpid()}.1.tmp").write_text("stale\n")
+    emit.write_atomic(out / "a.py", "print('new')\n")
+    assert (out / "a.py").read_text() == "print('new')\n"
+    assert (out / "a.py").stat().st_mode & 0o777 == 0o644
+    assert elsewhere.read_text() == "not yours\n"
+    assert (out / f".a.py.{os.getpid()}.1.tmp").read_text() == "stale\n"

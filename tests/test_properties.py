@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from compiler.cli import main
-from compiler.literals import yaml_block, yaml_scalar
+from compiler.literals import py, yaml_block, yaml_scalar
 from compiler.secrets_scan import classify
 from tests.conftest import CASES, ROOT
 
@@ -201,3 +201,21 @@ def test_bundled_specs_compile_identically_under_different_hash_seeds(tmp_path: 
         )
         outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
     assert outputs[0] == outputs[1]
+
+
+finite_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=12), children, max_size=6),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(finite_json)
+def test_python_literals_read_back_equal_and_lay_out_as_pprint(value: Any) -> None:
+    """The one-line fast path of ``py`` writes exactly what pprint would, and the text evaluates back."""
+    import pprint
+
+    text = py(value)
+    assert text == pprint.pformat(value, width=100, sort_dicts=False)
+    assert ast.literal_eval(text) == value
