@@ -19,6 +19,7 @@ import difflib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -66,6 +67,13 @@ def manifest_text(files: Mapping[str, str]) -> str:
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:  # missing, or a path that cannot be looked at: compile writes it (or says why it cannot)
+        return None
+
+
 def _read(path: Path) -> str | None:
     """A regular file's text; None for anything else (a link, a FIFO that would block, a directory)."""
     try:
@@ -76,12 +84,19 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def outside(out: Path, rel: str, protected: Path | None = None, checked: set[Path] | None = None) -> str | None:
+def outside(
+    out: Path,
+    rel: str,
+    protected: Path | None = None,
+    checked: set[Path] | None = None,
+    last_is_link: bool | None = None,
+) -> str | None:
     """Why ``out/rel`` is not a path compile may touch, or None when it is.
 
     It must be a plain relative path (no ``..``, ``.``, empty or absolute part), no part of it
     may be a symbolic link or a non-directory where a directory must be, and it must not lie
-    under ``protected`` (the specs directory).
+    under ``protected`` (the specs directory). ``last_is_link`` is what the caller already knows of
+    the path itself (from its own ``lstat``), saving a second look.
     """
     parts = rel.split("/")
     odd = "\\" in rel or any(ord(c) < 32 or ord(c) == 127 for c in rel)  # a control character is never ours
@@ -93,7 +108,7 @@ def outside(out: Path, rel: str, protected: Path | None = None, checked: set[Pat
         last = i == len(parts) - 1
         if not last and checked is not None and current in checked:
             continue  # a directory already found safe for another file of this plan
-        if current.is_symlink():
+        if last_is_link if last and last_is_link is not None else current.is_symlink():
             return f"{current} is a symbolic link"
         if not last and current.exists() and not current.is_dir():
             return f"{current} is a file where a directory must be"
@@ -136,8 +151,11 @@ def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> 
     checked: set[Path] = set()
     # A root never overlaps the specs (root_problem) and no link is followed, so what compile writes
     # cannot land under specs/; deletions, named by a manifest anyone can edit, are checked for it too.
+    found = {rel: _lstat(out / rel) for rel in files}  # one look at each file, used for every question below
     for rel in [*files, MANIFEST]:
-        why = outside(out, rel, None, checked)
+        st = found.get(rel)
+        is_link = None if rel not in found else st is not None and stat.S_ISLNK(st.st_mode)
+        why = outside(out, rel, None, checked, is_link)
         if why:
             result.refused.append((rel, why))
     if result.refused:
@@ -145,10 +163,11 @@ def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> 
     owned = read_manifest(out)
     result = Plan(manifest=manifest, manifest_stale=_read(out / MANIFEST) != manifest)
     for rel, text in files.items():
-        current = _read(out / rel)
+        st = found[rel]
+        current = _read(out / rel) if st is not None and stat.S_ISREG(st.st_mode) else None
         if current == text:
             continue
-        if (out / rel).exists() and rel not in owned:
+        if st is not None and rel not in owned:
             result.conflicts.append(rel)
         result.write[rel] = text
     for rel, recorded in sorted(owned.items()):

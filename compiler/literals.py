@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import pprint
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from .model import thaw
@@ -20,6 +20,9 @@ _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan",
 
 
 def _check_finite(value: Any) -> None:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{value!r} cannot be rendered")
     if isinstance(value, Mapping):
@@ -32,12 +35,33 @@ def _check_finite(value: Any) -> None:
 
 
 def py(value: Any) -> str:
-    """A Python expression that evaluates to ``value`` (JSON-like data only)."""
+    """A Python expression that evaluates to ``value`` (JSON-like data only).
+
+    One line where it fits in 100 columns; otherwise one item per line, indented by four, with
+    trailing commas (the layout black and ruff give a literal), so the text is the same whatever
+    column the template puts it at.
+    """
     plain = thaw(value)
     _check_finite(plain)
-    flat = repr(plain)
-    # pprint keeps what fits on one line as repr writes it; only longer values need its layout.
-    return flat if len(flat) <= _PY_WIDTH else pprint.pformat(plain, width=_PY_WIDTH, sort_dicts=False)
+    return _py(plain, 0, 0)
+
+
+def _py(value: Any, indent: int, column: int) -> str:
+    """``value`` as a literal starting at ``column``, its closing bracket (if it breaks) at ``indent``."""
+    flat = repr(value)
+    kind = type(value)
+    if column + len(flat) <= _PY_WIDTH or not value or kind not in (dict, list):
+        return flat
+    pad = " " * (indent + 4)
+    lines = []
+    if kind is dict:
+        for key, child in value.items():
+            head = f"{pad}{key!r}: "
+            lines.append(f"{head}{_py(child, indent + 4, len(head) + 1)},")
+        return "{\n" + "\n".join(lines) + "\n" + " " * indent + "}"
+    for child in value:
+        lines.append(f"{pad}{_py(child, indent + 4, len(pad) + 1)},")
+    return "[\n" + "\n".join(lines) + "\n" + " " * indent + "]"
 
 
 def yaml_scalar(value: Any) -> str:
@@ -100,12 +124,12 @@ def _is_collection(value: Any) -> bool:
     kind = type(value)
     if kind in _SCALARS:
         return False  # the common case, decided without an abstract-class check
-    return kind is dict or kind is list or kind is tuple or isinstance(value, Mapping)
+    return kind is dict or kind is list or kind is tuple or kind is MappingProxyType or isinstance(value, Mapping)
 
 
 def _is_mapping(value: Any) -> bool:
     kind = type(value)
-    return kind is dict or (kind not in _SCALARS and isinstance(value, Mapping))
+    return kind is dict or kind is MappingProxyType or (kind not in _SCALARS and isinstance(value, Mapping))
 
 
 def _flow(value: Any) -> str:

@@ -28,8 +28,14 @@ _Named = TypeVar("_Named", bound=_HasName)
 TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """Deep-freeze JSON-like data: dicts become read-only mappings, lists tuples."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value  # most values: decided without an isinstance check
     if isinstance(value, dict):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list):
@@ -39,9 +45,12 @@ def freeze(value: Any) -> Any:
 
 def thaw(value: Any) -> Any:
     """The inverse of :func:`freeze`, for rendering."""
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is MappingProxyType or isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
+    if kind is tuple:
         return [thaw(v) for v in value]
     return value
 
@@ -292,9 +301,15 @@ def _integration(doc: Document, envs: Sequence[str]) -> Integration:
         for s, ref in sorted((spec.get("secrets") or {}).items())
     )
     per_env = {}
+    # Environments without a config override share the base config object: freeze it once.
+    # (Each entry holds its config too, so no other object can take its id while this runs.)
+    frozen: dict[int, tuple[Any, Any]] = {}
     for env in envs:
         eff = effective_spec(doc, env)
-        per_env[env] = IntegrationEnv(eff.get("enabled", True), eff.get("protect"), freeze(eff["config"]), _health(eff))
+        config = eff["config"]
+        if id(config) not in frozen:
+            frozen[id(config)] = (config, freeze(config))
+        per_env[env] = IntegrationEnv(eff.get("enabled", True), eff.get("protect"), frozen[id(config)][1], _health(eff))
     return Integration(
         name, REGISTRY[spec["type"]], spec.get("description", ""), labels, secrets, MappingProxyType(per_env), doc.file
     )

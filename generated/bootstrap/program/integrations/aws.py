@@ -38,12 +38,13 @@ from program import runtime
 
 NAME = 'aws'
 TYPE = 'sophia:bootstrap:Aws'
-META = {'description': 'AWS infrastructure - reached through IAM roles assumed with GitHub OIDC, with KMS '
-                       'encryption at rest and backups.',
-        'labels': {'team': 'platform'},
-        'type': 'aws',
-        'category': 'infrastructure',
-        'source': 'specs/integrations/aws.yaml'}
+META = {
+    'description': 'AWS infrastructure - reached through IAM roles assumed with GitHub OIDC, with KMS encryption at rest and backups.',
+    'labels': {'team': 'platform'},
+    'type': 'aws',
+    'category': 'infrastructure',
+    'source': 'specs/integrations/aws.yaml',
+}
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"

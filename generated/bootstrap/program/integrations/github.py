@@ -35,12 +35,13 @@ from program import runtime
 
 NAME = 'github'
 TYPE = 'sophia:bootstrap:GitHub'
-META = {'description': 'GitHub repository and CI/CD - the Sophia AI repository, its per-environment '
-                       'deployment environments and branch protection.',
-        'labels': {'team': 'platform'},
-        'type': 'github',
-        'category': 'devops',
-        'source': 'specs/integrations/github.yaml'}
+META = {
+    'description': 'GitHub repository and CI/CD - the Sophia AI repository, its per-environment deployment environments and branch protection.',
+    'labels': {'team': 'platform'},
+    'type': 'github',
+    'category': 'devops',
+    'source': 'specs/integrations/github.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

@@ -37,12 +37,13 @@ from program import runtime
 
 NAME = 'pulumi-esc'
 TYPE = 'sophia:bootstrap:PulumiEsc'
-META = {'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and '
-                       'teams the workflows act as, drift schedules and change notifications.',
-        'labels': {'team': 'platform'},
-        'type': 'pulumi-esc',
-        'category': 'devops',
-        'source': 'specs/integrations/pulumi-esc.yaml'}
+META = {
+    'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and teams the workflows act as, drift schedules and change notifications.',
+    'labels': {'team': 'platform'},
+    'type': 'pulumi-esc',
+    'category': 'devops',
+    'source': 'specs/integrations/pulumi-esc.yaml',
+}
 # Webhook filters about ESC environments; every other filter is about the stack.
 ENVIRONMENT_EVENTS = ("environment_", "imported_environment_")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

@@ -12,9 +12,11 @@ from program import runtime
 
 NAME = 'inference'
 TYPE = "sophia:gpu:LambdaLabsPool"
-META = {'description': 'GPU instances serving self-hosted model inference.',
-        'labels': {},
-        'source': 'specs/gpu-pools.yaml'}
+META = {
+    'description': 'GPU instances serving self-hosted model inference.',
+    'labels': {},
+    'source': 'specs/gpu-pools.yaml',
+}
 # The pool will be managed with the credentials of this integration; it creates nothing yet,
 # so it reads no secret.
 INTEGRATION = 'lambda-labs'

@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'airbyte'
 TYPE = 'sophia:integrations:Airbyte'
-META = {'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data "
-                       'sources into Snowflake.',
-        'labels': {'team': 'data-platform'},
-        'type': 'airbyte',
-        'category': 'data-sources',
-        'source': 'specs/integrations/airbyte.yaml'}
+META = {
+    'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data sources into Snowflake.",
+    'labels': {'team': 'data-platform'},
+    'type': 'airbyte',
+    'category': 'data-sources',
+    'source': 'specs/integrations/airbyte.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

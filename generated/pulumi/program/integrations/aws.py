@@ -20,12 +20,13 @@ from program import runtime
 
 NAME = 'aws'
 TYPE = 'sophia:integrations:Aws'
-META = {'description': 'AWS infrastructure - reached through IAM roles assumed with GitHub OIDC, with KMS '
-                       'encryption at rest and backups.',
-        'labels': {'team': 'platform'},
-        'type': 'aws',
-        'category': 'infrastructure',
-        'source': 'specs/integrations/aws.yaml'}
+META = {
+    'description': 'AWS infrastructure - reached through IAM roles assumed with GitHub OIDC, with KMS encryption at rest and backups.',
+    'labels': {'team': 'platform'},
+    'type': 'aws',
+    'category': 'infrastructure',
+    'source': 'specs/integrations/aws.yaml',
+}
 
 # The schema's defaults (schema/integrations/aws.json): stack config holds only what the spec sets.
 KMS_DEFAULTS: dict[str, Any] = {"rotation": True, "rotationPeriodDays": 365, "deletionWindowDays": 30}

@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'estuary'
 TYPE = 'sophia:integrations:Estuary'
-META = {'description': 'Estuary data flow - real-time captures and materializations, each environment '
-                       'under its own catalog prefix.',
-        'labels': {'team': 'data-platform'},
-        'type': 'estuary',
-        'category': 'data-sources',
-        'source': 'specs/integrations/estuary.yaml'}
+META = {
+    'description': 'Estuary data flow - real-time captures and materializations, each environment under its own catalog prefix.',
+    'labels': {'team': 'data-platform'},
+    'type': 'estuary',
+    'category': 'data-sources',
+    'source': 'specs/integrations/estuary.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'gong'
 TYPE = 'sophia:integrations:Gong'
-META = {'description': "Gong call analysis - reads calls and transcripts within Gong's API rate limits "
-                       "and validates Gong's webhooks.",
-        'labels': {'team': 'data-platform'},
-        'type': 'gong',
-        'category': 'data-sources',
-        'source': 'specs/integrations/gong.yaml'}
+META = {
+    'description': "Gong call analysis - reads calls and transcripts within Gong's API rate limits and validates Gong's webhooks.",
+    'labels': {'team': 'data-platform'},
+    'type': 'gong',
+    'category': 'data-sources',
+    'source': 'specs/integrations/gong.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

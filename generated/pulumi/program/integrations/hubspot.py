@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'hubspot'
 TYPE = 'sophia:integrations:HubSpot'
-META = {'description': 'HubSpot CRM data source - contacts, companies and deals read through a private '
-                       'app with read-only scopes.',
-        'labels': {'team': 'data-platform'},
-        'type': 'hubspot',
-        'category': 'data-sources',
-        'source': 'specs/integrations/hubspot.yaml'}
+META = {
+    'description': 'HubSpot CRM data source - contacts, companies and deals read through a private app with read-only scopes.',
+    'labels': {'team': 'data-platform'},
+    'type': 'hubspot',
+    'category': 'data-sources',
+    'source': 'specs/integrations/hubspot.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'lambda-labs'
 TYPE = 'sophia:integrations:LambdaLabs'
-META = {'description': 'Lambda Labs GPU infrastructure - the account behind the GPU pools, with its SSH '
-                       'keys, file systems and firewall.',
-        'labels': {'team': 'ai-platform'},
-        'type': 'lambda-labs',
-        'category': 'ai-services',
-        'source': 'specs/integrations/lambda-labs.yaml'}
+META = {
+    'description': 'Lambda Labs GPU infrastructure - the account behind the GPU pools, with its SSH keys, file systems and firewall.',
+    'labels': {'team': 'ai-platform'},
+    'type': 'lambda-labs',
+    'category': 'ai-services',
+    'source': 'specs/integrations/lambda-labs.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'openrouter'
 TYPE = 'sophia:integrations:OpenRouter'
-META = {'description': 'OpenRouter LLM routing - the most cost-effective model per task, with fallbacks '
-                       'when a model is unavailable.',
-        'labels': {'team': 'ai-platform'},
-        'type': 'openrouter',
-        'category': 'ai-services',
-        'source': 'specs/integrations/openrouter.yaml'}
+META = {
+    'description': 'OpenRouter LLM routing - the most cost-effective model per task, with fallbacks when a model is unavailable.',
+    'labels': {'team': 'ai-platform'},
+    'type': 'openrouter',
+    'category': 'ai-services',
+    'source': 'specs/integrations/openrouter.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

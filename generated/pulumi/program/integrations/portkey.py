@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'portkey'
 TYPE = 'sophia:integrations:Portkey'
-META = {'description': 'Portkey API gateway - virtual keys for LLM provider access, routing with '
-                       'fallbacks and response caching.',
-        'labels': {'team': 'ai-platform'},
-        'type': 'portkey',
-        'category': 'ai-services',
-        'source': 'specs/integrations/portkey.yaml'}
+META = {
+    'description': 'Portkey API gateway - virtual keys for LLM provider access, routing with fallbacks and response caching.',
+    'labels': {'team': 'ai-platform'},
+    'type': 'portkey',
+    'category': 'ai-services',
+    'source': 'specs/integrations/portkey.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

@@ -11,12 +11,13 @@ from program import runtime
 
 NAME = 'pulumi-esc'
 TYPE = 'sophia:integrations:PulumiEsc'
-META = {'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and '
-                       'teams the workflows act as, drift schedules and change notifications.',
-        'labels': {'team': 'platform'},
-        'type': 'pulumi-esc',
-        'category': 'devops',
-        'source': 'specs/integrations/pulumi-esc.yaml'}
+META = {
+    'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and teams the workflows act as, drift schedules and change notifications.',
+    'labels': {'team': 'platform'},
+    'type': 'pulumi-esc',
+    'category': 'devops',
+    'source': 'specs/integrations/pulumi-esc.yaml',
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

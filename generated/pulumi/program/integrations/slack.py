@@ -19,16 +19,19 @@ from program import runtime
 
 NAME = 'slack'
 TYPE = 'sophia:integrations:Slack'
-META = {'description': 'Slack alerting - failed integration tests and other issues are sent to Slack when '
-                       'detected.',
-        'labels': {'team': 'platform'},
-        'type': 'slack',
-        'category': 'alerting',
-        'source': 'specs/integrations/slack.yaml'}
+META = {
+    'description': 'Slack alerting - failed integration tests and other issues are sent to Slack when detected.',
+    'labels': {'team': 'platform'},
+    'type': 'slack',
+    'category': 'alerting',
+    'source': 'specs/integrations/slack.yaml',
+}
 # Alert route -> where its Slack incoming-webhook URL lives: the ESC path, and the
 # stack config key a stack that reads it has it mapped to.
-ALERT_WEBHOOKS = {'platform': {'configKey': 'alertWebhookPlatform', 'esc': 'slack.platformWebhookUrl'},
-                  'oncall': {'configKey': 'alertWebhookOncall', 'esc': 'slack.oncallWebhookUrl'}}
+ALERT_WEBHOOKS = {
+    'platform': {'configKey': 'alertWebhookPlatform', 'esc': 'slack.platformWebhookUrl'},
+    'oncall': {'configKey': 'alertWebhookOncall', 'esc': 'slack.oncallWebhookUrl'},
+}
 
 
 def deploy(stack: runtime.Stack) -> pulumi.ComponentResource | None:

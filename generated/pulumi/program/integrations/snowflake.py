@@ -14,11 +14,13 @@ from program import runtime
 
 NAME = 'snowflake'
 TYPE = 'sophia:integrations:Snowflake'
-META = {'description': "Snowflake data warehouse holding Sophia AI's business data.",
-        'labels': {'team': 'data-platform'},
-        'type': 'snowflake',
-        'category': 'data-sources',
-        'source': 'specs/integrations/snowflake.yaml'}
+META = {
+    'description': "Snowflake data warehouse holding Sophia AI's business data.",
+    'labels': {'team': 'data-platform'},
+    'type': 'snowflake',
+    'category': 'data-sources',
+    'source': 'specs/integrations/snowflake.yaml',
+}
 
 # The identity Pulumi connects as when the spec names none (schema/integrations/snowflake.json).
 DEFAULT_DEPLOYER = {"user": "SOPHIA_IAC_DEPLOYER", "role": "ACCOUNTADMIN", "privateKeyRef": "deployer-private-key"}

@@ -15,12 +15,13 @@ from program import runtime
 
 NAME = 'vercel'
 TYPE = 'sophia:integrations:Vercel'
-META = {'description': 'Vercel frontend deployment - one project per environment, with its domains and '
-                       'environment variables.',
-        'labels': {'team': 'platform'},
-        'type': 'vercel',
-        'category': 'infrastructure',
-        'source': 'specs/integrations/vercel.yaml'}
+META = {
+    'description': 'Vercel frontend deployment - one project per environment, with its domains and environment variables.',
+    'labels': {'team': 'platform'},
+    'type': 'vercel',
+    'category': 'infrastructure',
+    'source': 'specs/integrations/vercel.yaml',
+}
 
 # The secret holding the token Pulumi manages the team's project with.
 API_TOKEN = "api-token"
