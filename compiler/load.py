@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -64,12 +64,32 @@ class Document:
         return self.start
 
     def _find(self, path: JsonPath, key: bool) -> Location | None:
-        found = _walk_nodes(self.root, path)
+        root = self.root.node() if isinstance(self.root, _Deferred) else self.root
+        found = _walk_nodes(root, path)
         if found is None:
             return None
         key_node, value_node = found
         node = key_node if key and key_node is not None else value_node
         return _loc(self.file, node)
+
+
+class _Deferred:
+    """The node graph of a document loaded in another process: composed again from the file's
+    text the first time a location is asked for (only problems and ``show`` ask)."""
+
+    def __init__(self, text: str, start: Location) -> None:
+        self.text, self.start = text, start
+        self._node: Any = None
+
+    def node(self) -> Any:
+        if self._node is None:
+            line, column = self.start.line, self.start.column
+            self._node = next(
+                node
+                for node, _ in _compose_all(self.text)
+                if node is not None and (node.start_mark.line + 1, node.start_mark.column + 1) == (line, column)
+            )
+        return self._node
 
 
 def _walk_nodes(node: Any, path: JsonPath) -> tuple[Any, Any] | None:
@@ -161,16 +181,35 @@ def load_paths(paths: Sequence[str]) -> tuple[list[Document], list[Diagnostic]]:
     return docs, problems
 
 
+def load_portable(path: Path) -> tuple[list[Document], list[Diagnostic]]:
+    """``load_file``, made cheap to send to another process: node graphs replaced by the file's text."""
+    name = display_name(path)
+    raw = _read_file(path, name)
+    if isinstance(raw, Diagnostic):
+        return [], [raw]
+    docs, diags = load_bytes(raw, name)
+    if not docs:
+        return docs, diags
+    text = raw.decode("utf-8").removeprefix("\ufeff")  # as load_bytes read it
+    return [replace(d, root=_Deferred(text, d.start)) for d in docs], diags
+
+
 def load_file(path: Path, name: str | None = None) -> tuple[list[Document], list[Diagnostic]]:
     name = name or display_name(path)
+    raw = _read_file(path, name)
+    if isinstance(raw, Diagnostic):
+        return [], [raw]
+    return load_bytes(raw, name)
+
+
+def _read_file(path: Path, name: str) -> bytes | Diagnostic:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return [], [_too_large(name, size)]
-        raw = path.read_bytes()
+            return _too_large(name, size)
+        return path.read_bytes()
     except OSError as exc:
-        return [], [error(Location(name, 1, 1), "E008", f"cannot read file: {exc.strerror}")]
-    return load_bytes(raw, name)
+        return error(Location(name, 1, 1), "E008", f"cannot read file: {exc.strerror}")
 
 
 def _too_large(name: str, size: int) -> Diagnostic:
