@@ -18,6 +18,7 @@ from . import schemas
 from .diagnostics import Diagnostic, error
 from .integrations import REGISTRY
 from .load import Document, JsonPath, format_path
+from .names import config_key, env_var
 from .resolve import effective, overrides_of
 from .validate import did_you_mean, schema_problems
 
@@ -410,16 +411,6 @@ def _generated_names(catalog: Catalog) -> list[Diagnostic]:
     return out
 
 
-def config_key(integration: str, secret: str) -> str:
-    """The Pulumi config key a secret is mapped to: ``lambda-labs``/``api-key`` -> ``lambdaLabsApiKey``."""
-    words = f"{integration}-{secret}".split("-")
-    return words[0] + "".join(w.capitalize() for w in words[1:])
-
-
-def env_var(integration: str, secret: str, ref: dict[str, Any]) -> str:
-    return str(ref.get("envVar") or f"{integration}_{secret}".replace("-", "_").upper())
-
-
 _REFERENCES = {
     "Environment": _environment_refs,
     "RotationPolicy": _rotation_policy_refs,
@@ -440,4 +431,4 @@ def build_catalog(docs: Sequence[Document], schema_ok: Sequence[Document]) -> Ca
     return catalog
 
 
-__all__ = ["Catalog", "build_catalog", "config_key", "env_var", "run"]
+__all__ = ["Catalog", "build_catalog", "run"]

@@ -258,11 +258,11 @@ def test_integrations(specs: str, env: str, endpoints: Sequence[str], concurrenc
     """One authenticated read per integration of ``env``; credentials from the environment ESC opens."""
     import os
 
-    from . import integration_tests
+    from . import probes
 
     analysis = _analyse_for_env(specs, env)
     if analysis is None or analysis.model is None:
         return PROBLEMS
     if concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, not {concurrency}")
-    return integration_tests.run(analysis.model, env, endpoints, concurrency, Path(output), os.environ)
+    return probes.run(analysis.model, env, endpoints, concurrency, Path(output), os.environ)

@@ -34,16 +34,16 @@ def _check_finite(value: Any) -> None:
             _check_finite(v)
 
 
-def py(value: Any) -> str:
+def py(value: Any, indent: int = 0) -> str:
     """A Python expression that evaluates to ``value`` (JSON-like data only).
 
-    One line where it fits in 100 columns; otherwise one item per line, indented by four, with
-    trailing commas (the layout black and ruff give a literal), so the text is the same whatever
-    column the template puts it at.
+    One line where it fits in 100 columns; otherwise one item per line, four columns deeper than
+    ``indent`` (where the line holding the value starts), with trailing commas: the layout black and
+    ruff give a literal.
     """
     plain = thaw(value)
     _check_finite(plain)
-    return _py(plain, 0, 0)
+    return _py(plain, indent, indent)
 
 
 def _py(value: Any, indent: int, column: int) -> str:

@@ -6,15 +6,15 @@ read ``integration.per_env["production"].config`` and never merge anything.
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
-from .checks import Catalog, config_key, env_var, walk_config
+from .checks import Catalog, walk_config
 from .integrations import REGISTRY, IntegrationType
 from .load import Document
+from .names import config_key, env_var, module_name
 from .resolve import effective_spec
 from .schemas import duration_seconds
 
@@ -53,12 +53,6 @@ def thaw(value: Any) -> Any:
     if kind is tuple:
         return [thaw(v) for v in value]
     return value
-
-
-def module_name(name: str) -> str:
-    """A spec name as a Python module name: ``lambda-labs`` -> ``lambda_labs``."""
-    ident = name.replace("-", "_")
-    return ident + "_" if keyword.iskeyword(ident) else ident
 
 
 @dataclass(frozen=True)

@@ -103,10 +103,11 @@ def test_owned_files_no_longer_produced_are_deleted_others_never(
     assert cli("compile").code == 0
     out = root / "generated"
     (out / "pulumi" / "NOTES.md").write_text("mine\n")
-    (root / "specs" / "integrations" / "gong.yaml").unlink()
+    # The only integration of a type with a module of its own: its package goes from the program.
+    (root / "specs" / "integrations" / "vercel.yaml").unlink()
     result = cli("compile")
-    assert result.code == 0 and "1 deleted" in result.err
-    assert not (out / "pulumi" / "program" / "integrations" / "gong.py").exists()
+    assert result.code == 0 and "2 deleted" in result.err
+    assert not (out / "pulumi" / "program" / "vercel").exists()
     assert (out / "pulumi" / "NOTES.md").read_text() == "mine\n"
 
 
@@ -115,12 +116,12 @@ def test_hand_edited_stale_file_is_kept_with_a_warning(
 ) -> None:
     root = project(None)
     assert cli("compile").code == 0
-    module = root / "generated" / "pulumi" / "program" / "integrations" / "gong.py"
+    module = root / "generated" / "pulumi" / "program" / "vercel" / "deploy.py"
     module.write_text(module.read_text() + "# my tweak\n")
-    (root / "specs" / "integrations" / "gong.yaml").unlink()
+    (root / "specs" / "integrations" / "vercel.yaml").unlink()
     result = cli("compile")
     assert result.code == 0
-    assert "warning[W101]: generated/pulumi/program/integrations/gong.py is no longer generated" in result.out
+    assert "warning[W101]: generated/pulumi/program/vercel/deploy.py is no longer generated" in result.out
     assert module.exists()
 
 

@@ -113,7 +113,7 @@ def test_a_git_base_is_planned_by_the_compiler_committed_there(
     root = project(None)
     # The base's compiler renders Snowflake warehouses 60 seconds quicker to suspend than this one.
     commit_base(root)
-    template = root / "templates" / "pulumi" / "program" / "integrations" / "snowflake.py.j2"
+    template = root / "compiler" / "integrations" / "snowflake" / "deploy.py"
     text, line = template.read_text(), 'auto_suspend=wh.get("autoSuspendSeconds", 60)'
     assert text.count(line) == 1
     template.write_text(text.replace(line, line + " - 60"))

@@ -166,7 +166,7 @@ def test_hostile_free_text_reaches_python_only_as_equal_literals(description: st
         base = compile_tree(spec_tree(Path(tmp) / "benign", "A plain description.", "data"), Path(tmp) / "out-benign")
         files = compile_tree(spec_tree(Path(tmp) / "hostile", description, label), Path(tmp) / "out-hostile")
     assert files.keys() == base.keys()
-    module = "pulumi/program/integrations/warehouse.py"
+    module = "pulumi/__main__.py"  # where each integration's description and labels are listed
     assert {description, label} <= strings(files[module])
     for path, text in files.items():
         if path.endswith(".py"):

@@ -6,10 +6,9 @@ import fnmatch
 import importlib
 import inspect
 import json
-import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -77,25 +76,12 @@ def bootstrap(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
 
 
 @pytest.fixture(scope="module")
-def module() -> Iterator[ModuleType]:
-    """The generated infrastructure module itself, for its pure helpers (the cron conversion)."""
-    program = str(ROOT / "generated" / "pulumi")
-
-    def owned(name: str) -> bool:  # the generated package, which must not outlive the fixture
-        return name == "program" or name.startswith("program.")
-
-    saved = {name: m for name, m in sys.modules.items() if owned(name)}
-    sys.path.insert(0, program)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            imported = importlib.import_module("program.integrations.aws")
-        yield imported
-    finally:
-        sys.path.remove(program)
-        for name in [name for name in sys.modules if owned(name)]:
-            del sys.modules[name]
-        sys.modules.update(saved)
+def module() -> ModuleType:
+    """The infrastructure program's AWS module, for its pure helpers (the cron conversion): the module
+    the generated program ships verbatim, imported where it lives in the compiler."""
+    with warnings.catch_warnings():  # importing pulumi_aws warns about its deprecated resources
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return importlib.import_module("compiler.integrations.aws.deploy")
 
 
 def children(run: StackRun, component_type: str) -> dict[str, dict[str, Any]]:
@@ -337,7 +323,7 @@ def test_backup_plan_where_the_spec_asks_for_one(infra: dict[str, StackRun], mod
     vault, plan, selection = one(resources, VAULT), one(resources, PLAN), one(resources, SELECTION)
     role, bucket = one(resources, ROLE), one(resources, BUCKET)
     (rule,) = plan["inputs"]["rules"]
-    assert rule["schedule"] == module.backup_cron(spec["schedule"])
+    assert rule["schedule"] == module.backup_cron(spec["schedule"], "aws")
     assert rule["lifecycle"] == {"deleteAfter": spec["retentionDays"]}
     assert rule["targetVaultName"] == vault["inputs"]["name"]
     assert vault["urn"] in plan["dependencies"]
@@ -381,7 +367,7 @@ def test_staging_and_production_back_up_daily_at_five_utc(infra: dict[str, Stack
     ],
 )
 def test_cron_conversion(module: ModuleType, cron: str, expected: str) -> None:
-    assert module.backup_cron(cron) == expected
+    assert module.backup_cron(cron, "aws") == expected
 
 
 @pytest.mark.parametrize(
@@ -395,7 +381,7 @@ def test_cron_conversion(module: ModuleType, cron: str, expected: str) -> None:
 )
 def test_cron_that_aws_backup_cannot_express_is_refused(module: ModuleType, cron: str, why: str) -> None:
     with pytest.raises(pulumi.RunError, match=why):
-        module.backup_cron(cron)
+        module.backup_cron(cron, "aws")
 
 
 def test_an_enabled_plan_needs_a_bucket(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:

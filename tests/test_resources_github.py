@@ -12,8 +12,8 @@ import pytest
 from compiler.access import NOTIFICATIONS_ENVIRONMENT
 from compiler.harness import StackRun, run_stack
 from compiler.model import Environment, thaw
+from compiler.names import alert_webhook_key
 from compiler.pipeline import analyse
-from compiler.targets.esc import alert_webhook_key
 from tests.conftest import ROOT, Result
 
 MODEL = analyse([str(ROOT / "specs")]).model

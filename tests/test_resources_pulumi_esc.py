@@ -11,8 +11,8 @@ import pytest
 
 from compiler.harness import StackRun
 from compiler.model import thaw
+from compiler.names import alert_webhook_key
 from compiler.pipeline import analyse
-from compiler.targets.esc import alert_webhook_key
 from tests.conftest import ROOT
 
 MODEL = analyse([str(ROOT / "specs")]).model

@@ -10,8 +10,9 @@ from ruamel.yaml import YAML
 
 from compiler.harness import StackRun
 from compiler.model import thaw
+from compiler.names import alert_webhook_key
 from compiler.pipeline import analyse
-from compiler.targets.esc import alert_webhook_key, reference
+from compiler.targets.esc import reference
 from tests.conftest import ROOT
 
 MODEL = analyse([str(ROOT / "specs")]).model

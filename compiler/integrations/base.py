@@ -1,19 +1,28 @@
-"""The registry entry every integration type provides."""
+"""The registry entry every integration type provides, and what its package must hold."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from ..names import module_name
 
 CATEGORIES = ("data-sources", "ai-services", "infrastructure", "devops", "alerting")
+# What the deploy pipeline needs one integration of each of (exactly one: see compiler/contracts.py).
+# A type fills a role by listing it in ``IntegrationType.roles``.
+PIPELINE_ROLES = ("repository", "cloud", "stacks")
+ROLES = (*PIPELINE_ROLES, "gpu-pools")
+
+
+class RegistryError(Exception):
+    """An integration type's package is incomplete or inconsistent: a bug in the compiler, found at import."""
 
 
 @dataclass(frozen=True)
 class IntegrationType:
-    """What the compiler knows about one integration type.
+    """What the compiler knows about one integration type (``ENTRY`` in its package).
 
-    Adding a type means: one schema (``schema/integrations/<name>.json``),
-    one template set (``templates/pulumi/integrations/<name>.py.j2`` when it
-    needs more than the generic module) and one entry like this.
+    The files a type needs are listed in ``compiler/integrations/__init__.py`` and the README.
     """
 
     name: str
@@ -30,13 +39,47 @@ class IntegrationType:
     # Config list fields whose items name a resource (``roles[].name``): each must be unique.
     # ``a[].x+y[]`` makes the key from several fields of one item (one resource per combination).
     unique_keys: tuple[str, ...] = ()
-    # Whether it owns resources the deploy pipeline depends on (rendered into the bootstrap project).
+    # Whether it has a module of its own in the infrastructure program (``deploy.py``); without one,
+    # its instances deploy as a plain component recording their settings.
+    deploys: bool = False
+    # Whether it owns resources the deploy pipeline depends on (``bootstrap.py``, rendered into the
+    # bootstrap project).
     bootstrap: bool = False
     # Secrets its Pulumi module always reads, besides those its config names through ``references``.
     program_secrets: tuple[str, ...] = ()
     # The project whose module reads its secrets: "pulumi" (infrastructure) or "bootstrap".
     secrets_project: str = "pulumi"
+    # What it is to the rest of the project (ROLES): the pipeline's repository, cloud or stacks,
+    # or where GPU pools run.
+    roles: tuple[str, ...] = ()
 
     @property
     def schema(self) -> str:
         return f"integrations/{self.name}.json"
+
+    @property
+    def module(self) -> str:
+        """Its package (and generated module) name: ``lambda-labs`` -> ``lambda_labs``."""
+        return module_name(self.name)
+
+    def check_files(self, package: Path, package_name: str, schemas: Path) -> None:
+        """Raise :class:`RegistryError` unless the package holds exactly the files this entry declares."""
+        where = f"compiler/integrations/{package_name}"
+        problems = []
+        if package_name != self.module:
+            problems.append(f"{where} holds ENTRY {self.name!r}, whose package must be named {self.module!r}")
+        if not (schemas / f"{self.name}.json").is_file():
+            problems.append(f"{where}: no schema schema/integrations/{self.name}.json")
+        if self.category not in CATEGORIES:
+            problems.append(f"{where}: category {self.category!r} is not one of {', '.join(CATEGORIES)}")
+        problems += [f"{where}: role {r!r} is not one of {', '.join(ROLES)}" for r in self.roles if r not in ROLES]
+        wanted = {"probe.py": True, "deploy.py": self.deploys, "bootstrap.py": self.bootstrap}
+        for file, declared in wanted.items():
+            present = (package / file).is_file()
+            if present and not declared:
+                flag = file.removesuffix(".py") + ("s" if file == "deploy.py" else "")
+                problems.append(f"{where}/{file} exists but ENTRY does not declare it ({flag}=True)")
+            elif declared and not present:
+                problems.append(f"{where}/{file} is missing")
+        if problems:
+            raise RegistryError("; ".join(problems))

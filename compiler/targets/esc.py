@@ -28,6 +28,7 @@ import re
 
 from ..access import alert_routes_read
 from ..model import Environment, Integration, Model
+from ..names import alert_webhook_key
 from ..render import Context, header, template
 
 ROOT = "esc"
@@ -54,11 +55,6 @@ def bootstrap_only(integration: Integration) -> bool:
 def secrets_home(env: Environment, integration: Integration) -> str:
     """The hand-made ESC environment the values of an integration's secrets live in."""
     return env.esc_bootstrap_secrets if bootstrap_only(integration) else env.esc_secrets
-
-
-def alert_webhook_key(route: str) -> str:
-    """The stack config key of an alert route's webhook URL: ``platform`` -> ``alertWebhookPlatform``."""
-    return "alertWebhook" + "".join(w.capitalize() for w in route.split("-"))
 
 
 def program_secret_keys(model: Model, env: Environment, project: str) -> dict[str, tuple[str, str]]:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from ..access import alert_routes_read, bootstrap_settings
+from ..integrations import IntegrationType
 from ..model import Environment, GpuPool, Integration, Model, thaw
+from ..names import alert_webhook_key, component_type, gpu_pool_type
 from ..render import Context, header, template
-from .esc import alert_webhook_key, esc_texts
+from .esc import esc_texts
 
 # The SDK the generated program and the mocks harness are written against; the workflows
 # install the Pulumi CLI of the same release.
@@ -83,7 +86,10 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         },
         f"{ns}:deploy": {"on": env.deploy_on, "approvals": env.approvals, "reviewers": list(env.reviewers)},
         f"{ns}:esc": {"environment": env.esc_environment, "secretsEnvironment": env.esc_secrets},
-        f"{ns}:alertRoutes": {r.name: {"channel": r.channel} for r in project.alert_routes},
+        f"{ns}:alertRoutes": {
+            r.name: {"channel": r.channel, "webhookConfigKey": alert_webhook_key(r.name), "webhookEsc": r.webhook_esc}
+            for r in project.alert_routes
+        },
         f"{ns}:alertRoute": env.alert_route or "",
         f"{ns}:secrets": secret_reads(model, env, layout),
         f"{ns}:integrations": {i.name: _integration_settings(i, env, kind) for i in layout.integrations(model)},
@@ -139,18 +145,21 @@ def _meta(ctx: Context, item: Integration | GpuPool, extra: dict[str, Any]) -> d
     return {"description": item.description, "labels": thaw(item.labels), **extra, "source": source}
 
 
-@cache
-def _templates() -> frozenset[str]:
-    from ..render import environment
+# Where the static modules of a generated program come from: ``compiler/integrations``, whose layout
+# ``program/`` mirrors (runtime.py beside one package per type), so their relative imports hold in both.
+SHIPPED = Path(__file__).resolve().parent.parent / "integrations"
+PACKAGE_INIT = '"""{what}"""\n'
 
-    return frozenset(environment().list_templates())
 
+@dataclass(frozen=True)
+class Instance:
+    """One line of the generated ``__main__.py``: an integration or GPU pool and how it deploys."""
 
-def integration_template(integration: Integration, layout: Layout) -> str:
-    """The type's own template if it has one, else the generic module."""
-    folder = "bootstrap" if layout.bootstrap else "program"
-    own = f"pulumi/{folder}/integrations/{integration.type.name}.py.j2"
-    return own if own in _templates() else "pulumi/program/integrations/integration.py.j2"
+    name: str
+    type: str
+    deploy: str  # a Python expression naming the deploy function (a module alias of ours, never spec text)
+    meta: dict[str, Any]
+    pool: bool = False
 
 
 class PulumiTarget:
@@ -168,6 +177,10 @@ class PulumiTarget:
         root = layout.root
         integrations, pools = layout.integrations(model), layout.gpu_pools(model)
         everything = header(ctx.source_names(model.sources))
+        module = "bootstrap" if layout.bootstrap else "deploy"
+        shipped = sorted({i.type for i in integrations if _ships(i.type, layout)}, key=lambda t: t.name)
+        instances = [self._instance(ctx, i, layout) for i in integrations]
+        instances += [self._pool(ctx, p) for p in pools]
         files = {
             f"{root}/Pulumi.yaml": template(
                 "pulumi/Pulumi.yaml.j2",
@@ -182,15 +195,16 @@ class PulumiTarget:
                 "pulumi/__main__.py.j2",
                 header=everything,
                 name=layout.project_name(model),
-                integrations=integrations,
-                gpu_pools=pools,
+                namespace=model.project.pulumi_project,
+                imports=[(t.module, module) for t in shipped],
+                instances=instances,
             ),
-            f"{root}/program/runtime.py": template(
-                "pulumi/program/runtime.py.j2", header=header([]), namespace=model.project.pulumi_project
-            ),
+            f"{root}/program/__init__.py": _package_init("The modules this Pulumi program is made of."),
+            f"{root}/program/runtime.py": _shipped("runtime.py"),
         }
-        for package in ("program", "program/integrations", "program/gpu_pools"):
-            files[f"{root}/{package}/__init__.py"] = template(f"pulumi/{package}/__init__.py.j2", header=header([]))
+        for entry in shipped:
+            files[f"{root}/program/{entry.module}/__init__.py"] = _package_init(f"{entry.title}: its {module} module.")
+            files[f"{root}/program/{entry.module}/{module}.py"] = _shipped(f"{entry.module}/{module}.py")
         texts = esc_texts(ctx) if layout.bootstrap else {}
         for env in model.environments:
             files[f"{root}/Pulumi.{env.name}.yaml"] = template(
@@ -201,32 +215,36 @@ class PulumiTarget:
                 esc_file=f"generated/esc/{env.name}{layout.suffix}.yaml",
                 config=stack_config(model, env, layout, texts.get(env.name, "")),
             )
-        for integration in integrations:
-            files[f"{root}/program/integrations/{integration.module}.py"] = self._integration(ctx, integration, layout)
-        for pool in pools:
-            files[f"{root}/program/gpu_pools/{pool.module}.py"] = self._pool(ctx, pool)
         return files
 
-    def _integration(self, ctx: Context, integration: Integration, layout: Layout) -> str:
-        meta = _meta(ctx, integration, {"type": integration.type.name, "category": integration.type.category})
-        # Bootstrap modules read the whole model (environments, routes, ESC definitions).
-        sources = ctx.model.sources if layout.bootstrap else (integration.source,)
-        return template(
-            integration_template(integration, layout),
-            header=header(ctx.source_names(sources)),
-            integration=integration,
-            meta=meta,
-            model=ctx.model,
-            # Alert route -> the stack config key ESC maps its webhook URL to (one derivation, in esc.py).
-            alert_webhooks={r.name: alert_webhook_key(r.name) for r in ctx.model.project.alert_routes},
+    def _instance(self, ctx: Context, integration: Integration, layout: Layout) -> Instance:
+        entry = integration.type
+        meta = _meta(ctx, integration, {"type": entry.name, "category": entry.category})
+        return Instance(
+            integration.name,
+            component_type(entry.component, bootstrap=layout.bootstrap),
+            f"{entry.module}.deploy" if _ships(entry, layout) else "runtime.component",
+            meta,
         )
 
-    def _pool(self, ctx: Context, pool: GpuPool) -> str:
+    def _pool(self, ctx: Context, pool: GpuPool) -> Instance:
         integration = next((i for i in ctx.model.integrations if i.name == pool.integration), None)
-        sources = [pool.source] + ([integration.source] if integration else [])
-        return template(
-            "pulumi/program/gpu_pools/gpu_pool.py.j2",
-            header=header(ctx.source_names(sources)),
-            pool=pool,
-            meta=_meta(ctx, pool, {}),
-        )
+        component = integration.type.component if integration else "Gpu"
+        return Instance(pool.name, gpu_pool_type(component), "runtime.component", _meta(ctx, pool, {}), pool=True)
+
+
+def _ships(entry: IntegrationType, layout: Layout) -> bool:
+    """Whether the type has a module of its own in this project."""
+    return entry.bootstrap if layout.bootstrap else entry.deploys
+
+
+@cache
+def _shipped(relative: str) -> str:
+    """A static module of the generated program: the compiler's own, under the generated-file header."""
+    origin = f"compiler/integrations/{relative}"
+    note = f"# Copied verbatim from {origin}, where it is linted, type-checked and tested."
+    return f"{header([])}\n{note}\n{(SHIPPED / relative).read_text(encoding='utf-8')}"
+
+
+def _package_init(what: str) -> str:
+    return header([]) + "\n" + PACKAGE_INIT.format(what=what)

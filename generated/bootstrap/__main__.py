@@ -17,25 +17,63 @@
 #   specs/integrations/vercel.yaml
 #   specs/project.yaml
 #   specs/rotation-policies.yaml
-"""Entry point of the sophia-ai-bootstrap Pulumi program: one module per integration and GPU pool."""
+"""Entry point of the sophia-ai-bootstrap Pulumi program: every integration and GPU pool of the spec."""
 
 from __future__ import annotations
 
 import pulumi
 
 from program import runtime
-from program.integrations import (
-    aws,
-    github,
-    pulumi_esc,
-)
+from program.aws import bootstrap as aws
+from program.github import bootstrap as github
+from program.pulumi_esc import bootstrap as pulumi_esc
 
-INTEGRATIONS = [aws, github, pulumi_esc]
-GPU_POOLS = []
+NAMESPACE = 'sophia-ai'
 
-stack = runtime.Stack()
-deployed = [module.NAME for module in INTEGRATIONS if module.deploy(stack) is not None]
-pools = [module.NAME for module in GPU_POOLS if module.deploy(stack) is not None]
+INTEGRATIONS = [
+    runtime.Instance(
+        name='aws',
+        type='sophia:bootstrap:Aws',
+        deploy=aws.deploy,
+        meta={
+            'description': 'AWS infrastructure - reached through IAM roles assumed with GitHub OIDC, with KMS encryption at rest and backups.',
+            'labels': {'team': 'platform'},
+            'type': 'aws',
+            'category': 'infrastructure',
+            'source': 'specs/integrations/aws.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='github',
+        type='sophia:bootstrap:GitHub',
+        deploy=github.deploy,
+        meta={
+            'description': 'GitHub repository and CI/CD - the Sophia AI repository, its per-environment deployment environments and branch protection.',
+            'labels': {'team': 'platform'},
+            'type': 'github',
+            'category': 'devops',
+            'source': 'specs/integrations/github.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='pulumi-esc',
+        type='sophia:bootstrap:PulumiEsc',
+        deploy=pulumi_esc.deploy,
+        meta={
+            'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and teams the workflows act as, drift schedules and change notifications.',
+            'labels': {'team': 'platform'},
+            'type': 'pulumi-esc',
+            'category': 'devops',
+            'source': 'specs/integrations/pulumi-esc.yaml',
+        },
+    ),
+]
+GPU_POOLS = [
+]
+
+stack = runtime.Stack(NAMESPACE)
+deployed = [i.name for i in INTEGRATIONS if i.deploy(stack, i) is not None]
+pools = [p.name for p in GPU_POOLS if p.deploy(stack, p) is not None]
 
 pulumi.export("environment", stack.environment)
 pulumi.export("integrations", deployed)

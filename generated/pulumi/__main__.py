@@ -17,38 +17,195 @@
 #   specs/integrations/vercel.yaml
 #   specs/project.yaml
 #   specs/rotation-policies.yaml
-"""Entry point of the sophia-ai Pulumi program: one module per integration and GPU pool."""
+"""Entry point of the sophia-ai Pulumi program: every integration and GPU pool of the spec."""
 
 from __future__ import annotations
 
 import pulumi
 
 from program import runtime
-from program.integrations import (
-    airbyte,
-    aws,
-    estuary,
-    github,
-    gong,
-    hubspot,
-    lambda_labs,
-    openrouter,
-    portkey,
-    pulumi_esc,
-    slack,
-    snowflake,
-    vercel,
-)
-from program.gpu_pools import (
-    inference,
-)
+from program.aws import deploy as aws
+from program.slack import deploy as slack
+from program.snowflake import deploy as snowflake
+from program.vercel import deploy as vercel
 
-INTEGRATIONS = [airbyte, aws, estuary, github, gong, hubspot, lambda_labs, openrouter, portkey, pulumi_esc, slack, snowflake, vercel]
-GPU_POOLS = [inference]
+NAMESPACE = 'sophia-ai'
 
-stack = runtime.Stack()
-deployed = [module.NAME for module in INTEGRATIONS if module.deploy(stack) is not None]
-pools = [module.NAME for module in GPU_POOLS if module.deploy(stack) is not None]
+INTEGRATIONS = [
+    runtime.Instance(
+        name='airbyte',
+        type='sophia:integrations:Airbyte',
+        deploy=runtime.component,
+        meta={
+            'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data sources into Snowflake.",
+            'labels': {'team': 'data-platform'},
+            'type': 'airbyte',
+            'category': 'data-sources',
+            'source': 'specs/integrations/airbyte.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='aws',
+        type='sophia:integrations:Aws',
+        deploy=aws.deploy,
+        meta={
+            'description': 'AWS infrastructure - reached through IAM roles assumed with GitHub OIDC, with KMS encryption at rest and backups.',
+            'labels': {'team': 'platform'},
+            'type': 'aws',
+            'category': 'infrastructure',
+            'source': 'specs/integrations/aws.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='estuary',
+        type='sophia:integrations:Estuary',
+        deploy=runtime.component,
+        meta={
+            'description': 'Estuary data flow - real-time captures and materializations, each environment under its own catalog prefix.',
+            'labels': {'team': 'data-platform'},
+            'type': 'estuary',
+            'category': 'data-sources',
+            'source': 'specs/integrations/estuary.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='github',
+        type='sophia:integrations:GitHub',
+        deploy=runtime.component,
+        meta={
+            'description': 'GitHub repository and CI/CD - the Sophia AI repository, its per-environment deployment environments and branch protection.',
+            'labels': {'team': 'platform'},
+            'type': 'github',
+            'category': 'devops',
+            'source': 'specs/integrations/github.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='gong',
+        type='sophia:integrations:Gong',
+        deploy=runtime.component,
+        meta={
+            'description': "Gong call analysis - reads calls and transcripts within Gong's API rate limits and validates Gong's webhooks.",
+            'labels': {'team': 'data-platform'},
+            'type': 'gong',
+            'category': 'data-sources',
+            'source': 'specs/integrations/gong.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='hubspot',
+        type='sophia:integrations:HubSpot',
+        deploy=runtime.component,
+        meta={
+            'description': 'HubSpot CRM data source - contacts, companies and deals read through a private app with read-only scopes.',
+            'labels': {'team': 'data-platform'},
+            'type': 'hubspot',
+            'category': 'data-sources',
+            'source': 'specs/integrations/hubspot.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='lambda-labs',
+        type='sophia:integrations:LambdaLabs',
+        deploy=runtime.component,
+        meta={
+            'description': 'Lambda Labs GPU infrastructure - the account behind the GPU pools, with its SSH keys, file systems and firewall.',
+            'labels': {'team': 'ai-platform'},
+            'type': 'lambda-labs',
+            'category': 'ai-services',
+            'source': 'specs/integrations/lambda-labs.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='openrouter',
+        type='sophia:integrations:OpenRouter',
+        deploy=runtime.component,
+        meta={
+            'description': 'OpenRouter LLM routing - the most cost-effective model per task, with fallbacks when a model is unavailable.',
+            'labels': {'team': 'ai-platform'},
+            'type': 'openrouter',
+            'category': 'ai-services',
+            'source': 'specs/integrations/openrouter.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='portkey',
+        type='sophia:integrations:Portkey',
+        deploy=runtime.component,
+        meta={
+            'description': 'Portkey API gateway - virtual keys for LLM provider access, routing with fallbacks and response caching.',
+            'labels': {'team': 'ai-platform'},
+            'type': 'portkey',
+            'category': 'ai-services',
+            'source': 'specs/integrations/portkey.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='pulumi-esc',
+        type='sophia:integrations:PulumiEsc',
+        deploy=runtime.component,
+        meta={
+            'description': 'Pulumi ESC and Pulumi Cloud - the stacks, ESC environments, the OIDC trust and teams the workflows act as, drift schedules and change notifications.',
+            'labels': {'team': 'platform'},
+            'type': 'pulumi-esc',
+            'category': 'devops',
+            'source': 'specs/integrations/pulumi-esc.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='slack',
+        type='sophia:integrations:Slack',
+        deploy=slack.deploy,
+        meta={
+            'description': 'Slack alerting - failed integration tests and other issues are sent to Slack when detected.',
+            'labels': {'team': 'platform'},
+            'type': 'slack',
+            'category': 'alerting',
+            'source': 'specs/integrations/slack.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='snowflake',
+        type='sophia:integrations:Snowflake',
+        deploy=snowflake.deploy,
+        meta={
+            'description': "Snowflake data warehouse holding Sophia AI's business data.",
+            'labels': {'team': 'data-platform'},
+            'type': 'snowflake',
+            'category': 'data-sources',
+            'source': 'specs/integrations/snowflake.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='vercel',
+        type='sophia:integrations:Vercel',
+        deploy=vercel.deploy,
+        meta={
+            'description': 'Vercel frontend deployment - one project per environment, with its domains and environment variables.',
+            'labels': {'team': 'platform'},
+            'type': 'vercel',
+            'category': 'infrastructure',
+            'source': 'specs/integrations/vercel.yaml',
+        },
+    ),
+]
+GPU_POOLS = [
+    runtime.Instance(
+        name='inference',
+        type='sophia:gpu:LambdaLabsPool',
+        deploy=runtime.component,
+        meta={
+            'description': 'GPU instances serving self-hosted model inference.',
+            'labels': {},
+            'source': 'specs/gpu-pools.yaml',
+        },
+        pool=True,
+    ),
+]
+
+stack = runtime.Stack(NAMESPACE)
+deployed = [i.name for i in INTEGRATIONS if i.deploy(stack, i) is not None]
+pools = [p.name for p in GPU_POOLS if p.deploy(stack, p) is not None]
 
 pulumi.export("environment", stack.environment)
 pulumi.export("integrations", deployed)
