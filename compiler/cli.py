@@ -191,15 +191,27 @@ def entry() -> None:
 
     A large spec tree leaves hundreds of thousands of objects that the interpreter would free
     one by one at exit (tens of milliseconds, every run). Everything the command writes is
-    closed by then; only the standard streams are flushed here.
+    closed by then; only the standard streams are flushed here, and a flush that fails (a full
+    disk, a reader gone) is reported and fails the command, as the interpreter's own exit would.
     """
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: nothing left to say
-        code = code or PROBLEMS
+    for stream, name in ((sys.stdout, "standard output"), (sys.stderr, "standard error")):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError) as exc:
+            code = code or PROBLEMS
+            if stream is sys.stdout:
+                _say(f"sophia-iac: error: cannot write {name}: {getattr(exc, 'strerror', None) or exc}")
     os._exit(code)
+
+
+def _say(message: str) -> None:
+    try:
+        if sys.stderr is not None:
+            print(message, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _internal_error(exc: BaseException) -> int:

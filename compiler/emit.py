@@ -15,6 +15,7 @@ absolute, through a link) is reported and ignored, never deleted.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
@@ -184,7 +185,15 @@ def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> 
     return result
 
 
-_STAGE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+# O_NOFOLLOW and O_CLOEXEC where the system has them; O_BINARY (Windows) so "\n" stays "\n".
+_STAGE_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 def _stage(path: Path, text: str, made: set[str] | None = None) -> Path:
@@ -215,11 +224,15 @@ def _stage(path: Path, text: str, made: set[str] | None = None) -> Path:
                 view = view[os.write(fd, view) :]
             # No fsync: the rename makes each file atomic for readers and for a crash of this
             # process; surviving power loss is left to the filesystem, as git does by default.
-            os.fchmod(fd, 0o644)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o644)
         finally:
             os.close(fd)
+        if not hasattr(os, "fchmod"):
+            os.chmod(tmp, 0o644)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(OSError):  # never hides the error that brought us here
+            os.unlink(tmp)
         raise
     return Path(tmp)
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -24,15 +26,50 @@ class Child:
 
     def result(self) -> Any | None:
         """The function's return value, once the process has sent it; None if it failed."""
-        with os.fdopen(self.fd, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0 or not payload:
+        try:
+            with os.fdopen(self.fd, "rb") as pipe:
+                payload = pipe.read()
+        finally:
+            code = self._reap()
+        if code not in (0, None) or not payload:
             return None
         try:
             return pickle.loads(payload)
         except Exception:  # a truncated or corrupt payload: the caller recomputes
             return None
+
+    def abandon(self) -> None:
+        """Stop the process and release it (the caller failed before it needed the result)."""
+        try:
+            os.close(self.fd)  # a helper blocked writing gets EPIPE
+        except OSError:
+            pass
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self._reap()
+
+    def _reap(self) -> int | None:
+        """The process's exit code; None where it was reaped by someone else (SIGCHLD ignored, a reaper
+        of the host program): then only a payload that unpickles counts, as with ``subprocess``."""
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            return None
+        return os.waitstatus_to_exitcode(status)
+
+
+@contextmanager
+def helper(compute: Callable[[], Any]) -> Iterator[Child | None]:
+    """A helper process computing ``compute()`` while the block runs; stopped if the block fails."""
+    child = start(compute)
+    try:
+        yield child
+    except BaseException:
+        if child is not None:
+            child.abandon()
+        raise
 
 
 def available() -> bool:

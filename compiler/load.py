@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -64,7 +65,7 @@ class Document:
         return self.start
 
     def _find(self, path: JsonPath, key: bool) -> Location | None:
-        root = self.root.node() if isinstance(self.root, _Deferred) else self.root
+        root = self.root.node() if isinstance(self.root, _Root) else self.root
         found = _walk_nodes(root, path)
         if found is None:
             return None
@@ -74,22 +75,35 @@ class Document:
 
 
 class _Deferred:
-    """The node graph of a document loaded in another process: composed again from the file's
-    text the first time a location is asked for (only problems and ``show`` ask)."""
+    """The text of a file loaded in another process, composed again the first time one of its documents
+    is asked for a location: every document's graph at once, by where it starts."""
 
-    def __init__(self, text: str, start: Location) -> None:
-        self.text, self.start = text, start
-        self._node: Any = None
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._roots: dict[tuple[int, int], Any] | None = None
+
+    def root(self, start: Location) -> Any:
+        if self._roots is None:
+            self._roots = {
+                (node.start_mark.line + 1, node.start_mark.column + 1): node
+                for node, _ in _compose_all(self.text)
+                if node is not None
+            }
+        return self._roots[(start.line, start.column)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"text": self.text, "_roots": None}  # the graphs are never sent between processes
+
+
+@dataclass(frozen=True)
+class _Root:
+    """A document's node graph, kept as its file's deferred text and where the document starts."""
+
+    text: _Deferred
+    start: Location
 
     def node(self) -> Any:
-        if self._node is None:
-            line, column = self.start.line, self.start.column
-            self._node = next(
-                node
-                for node, _ in _compose_all(self.text)
-                if node is not None and (node.start_mark.line + 1, node.start_mark.column + 1) == (line, column)
-            )
-        return self._node
+        return self.text.root(self.start)
 
 
 def _walk_nodes(node: Any, path: JsonPath) -> tuple[Any, Any] | None:
@@ -181,25 +195,26 @@ def load_paths(paths: Sequence[str]) -> tuple[list[Document], list[Diagnostic]]:
     return docs, problems
 
 
-def load_portable(path: Path) -> tuple[list[Document], list[Diagnostic]]:
-    """``load_file``, made cheap to send to another process: node graphs replaced by the file's text."""
-    name = display_name(path)
-    raw = _read_file(path, name)
-    if isinstance(raw, Diagnostic):
-        return [], [raw]
-    docs, diags = load_bytes(raw, name)
-    if not docs:
-        return docs, diags
-    text = raw.decode("utf-8").removeprefix("\ufeff")  # as load_bytes read it
-    return [replace(d, root=_Deferred(text, d.start)) for d in docs], diags
+def portable(docs: Sequence[Document], text: str) -> list[Document]:
+    """The documents of one file, made cheap to send to another process: their node graphs replaced by
+    the file's text, composed again (every document at once) when a location is first asked for."""
+    deferred = _Deferred(text)
+    return [replace(doc, root=_Root(deferred, doc.start)) for doc in docs]
 
 
 def load_file(path: Path, name: str | None = None) -> tuple[list[Document], list[Diagnostic]]:
+    docs, problems, _ = load_file_text(path, name)
+    return docs, problems
+
+
+def load_file_text(path: Path, name: str | None = None) -> tuple[list[Document], list[Diagnostic], str]:
+    """``load_file``, and the text its documents were parsed from ("" where none was)."""
     name = name or display_name(path)
     raw = _read_file(path, name)
     if isinstance(raw, Diagnostic):
-        return [], [raw]
-    return load_bytes(raw, name)
+        return [], [raw], ""
+    docs, problems = load_bytes(raw, name)
+    return docs, problems, raw.decode("utf-8").removeprefix("\ufeff") if docs else ""
 
 
 def _read_file(path: Path, name: str) -> bytes | Diagnostic:
@@ -314,6 +329,7 @@ def _loader_class() -> Any:
 
 _RESOLVED: dict[str, Any] = {}
 _SHARED_TAGS: dict[str, Any] = {}
+_TAG_LOCK = threading.Lock()
 # Shared Tag object (by id) -> its text: a node's tag read without building the string again.
 _TAG_TEXT: dict[int, str] = {}
 
@@ -323,10 +339,11 @@ def _shared_tag(resolved: Any) -> Any:
     if id(resolved) in _TAG_TEXT:
         return resolved  # already the kept one (the resolver's default tags are single objects)
     text = str(resolved)
-    tag = _SHARED_TAGS.get(text)
-    if tag is None:
-        tag = _SHARED_TAGS[text] = resolved
-        _TAG_TEXT[id(tag)] = text
+    with _TAG_LOCK:  # two threads loading at once must not both keep a tag for one text
+        tag = _SHARED_TAGS.get(text)
+        if tag is None:
+            tag = _SHARED_TAGS[text] = resolved
+            _TAG_TEXT[id(tag)] = text
     return tag
 
 

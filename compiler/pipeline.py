@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import checks, fork, secrets_scan
 from .diagnostics import Diagnostic, Location, error, has_errors, sort
-from .load import Document, discover, load_file, load_portable
+from .load import Document, discover, load_file_text, portable
 from .model import Model, build
 from .validate import check_document
 
@@ -55,10 +55,11 @@ class _FileResult:
     problems: list[Diagnostic]
     enveloped: list[bool]  # apiVersion and kind are right: the cross-document checks may see it
     schema_ok: list[bool]  # no error at all: the model may be built from it
+    text: str = ""  # what the documents were parsed from (sent instead of their node graphs)
 
 
-def _one_file(path: Path, portable: bool = False) -> _FileResult:
-    docs, problems = load_portable(path) if portable else load_file(path)
+def _one_file(path: Path) -> _FileResult:
+    docs, problems, text = load_file_text(path)
     enveloped, schema_ok = [], []
     for doc in docs:
         found = check_document(doc)
@@ -66,7 +67,12 @@ def _one_file(path: Path, portable: bool = False) -> _FileResult:
         enveloped.append(not any(d.code in ("E101", "E102") for d in found))
         schema_ok.append(not has_errors(found))
     problems += secrets_scan.scan(docs)
-    return _FileResult(docs, problems, enveloped, schema_ok)
+    return _FileResult(docs, problems, enveloped, schema_ok, text)
+
+
+def _portable(result: _FileResult) -> _FileResult:
+    """A file's result made cheap to send to another process (see ``load.portable``)."""
+    return replace(result, docs=portable(result.docs, result.text), text="")
 
 
 # From this many files on, a second process takes every other file (compiler/fork.py says when one
@@ -79,9 +85,9 @@ def _each_file(files: Sequence[Path]) -> list[_FileResult]:
     if len(files) < PARALLEL_MIN_FILES or not fork.available():
         return [_one_file(f) for f in files]
     mine, theirs = files[0::2], files[1::2]
-    child = fork.start(lambda: [_one_file(f, portable=True) for f in theirs])
-    ours = [_one_file(f) for f in mine]
-    got = child.result() if child is not None else None
+    with fork.helper(lambda: [_portable(_one_file(f)) for f in theirs]) as child:
+        ours = [_one_file(f) for f in mine]
+        got = child.result() if child is not None else None
     if not isinstance(got, list) or len(got) != len(theirs):  # no helper, or it failed: do its share here
         got = [_one_file(f) for f in theirs]
     return [ours[i // 2] if i % 2 == 0 else got[i // 2] for i in range(len(files))]

@@ -167,3 +167,25 @@ def test_the_console_command_exits_fast_with_every_byte_written(tmp_path: Path) 
     assert text.returncode == 1 and text.stdout.count("error[E102]") == 600
     assert "602 errors" in text.stderr  # and no Project, no Environment
     assert run("schema", "--kind", "nope").returncode == 2
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_the_console_command_reports_output_it_cannot_write() -> None:
+    """A full disk under standard output is an error with a message, not a silent success."""
+    import shutil
+
+    exe = shutil.which("sophia-iac", path=str(Path(sys.executable).parent))
+    assert exe
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "PYTHONUNBUFFERED")}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [exe, "schema", "--kind", "Project"],
+            cwd=ROOT,
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "cannot write standard output: No space left on device" in result.stderr

@@ -80,7 +80,7 @@ def test_two_processes_give_the_serial_result(tmp_path: Path, monkeypatch: pytes
     assert (parallel.model is None) == broken and parallel.model == serial.model
     # Half the documents came back from the helper, their node graphs left behind; each locates
     # every key and value exactly where the serial load does.
-    deferred = [d for d in parallel.documents if isinstance(d.root, load._Deferred)]
+    deferred = [d for d in parallel.documents if isinstance(d.root, load._Root)]
     assert len(deferred) >= (pipeline.PARALLEL_MIN_FILES + 10) // 2
     for doc, same in zip(parallel.documents, serial.documents, strict=True):
         for path in paths(doc.data)[:40]:
@@ -97,10 +97,10 @@ def test_a_failing_helper_costs_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     parent = os.getpid()
     real = pipeline._one_file
 
-    def dies_in_the_helper(path: Path, portable: bool = False) -> pipeline._FileResult:
+    def dies_in_the_helper(path: Path) -> pipeline._FileResult:
         if os.getpid() != parent:
             raise MemoryError("the helper process runs out of memory")
-        return real(path, portable)
+        return real(path)
 
     monkeypatch.setattr(pipeline, "_one_file", dies_in_the_helper)
     started = spawned(monkeypatch)
@@ -108,7 +108,7 @@ def test_a_failing_helper_costs_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(started) == 1
     assert render(parallel.diagnostics, "json") == render(serial.diagnostics, "json")
     assert [d.data for d in parallel.documents] == [d.data for d in serial.documents]
-    assert not any(isinstance(d.root, load._Deferred) for d in parallel.documents)
+    assert not any(isinstance(d.root, load._Root) for d in parallel.documents)
 
 
 def test_small_trees_and_threaded_callers_stay_in_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,3 +138,59 @@ def paths(data: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | 
         for i, v in enumerate(data):
             out += paths(v, (*prefix, i))
     return out
+
+
+def test_an_ignored_sigchld_still_gives_the_serial_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With SIGCHLD ignored (inherited from whoever started us) the kernel reaps the helper itself."""
+    import signal
+
+    specs = tree(tmp_path, pipeline.PARALLEL_MIN_FILES, broken=True)
+    serial = analyse(specs, monkeypatch, parallel=False)
+    started = spawned(monkeypatch)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        parallel = analyse(specs, monkeypatch, parallel=True)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert len(started) == 1
+    assert render(parallel.diagnostics, "json") == render(serial.diagnostics, "json")
+
+
+def test_a_failure_in_the_main_process_stops_the_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = tree(tmp_path, pipeline.PARALLEL_MIN_FILES, broken=False)
+    parent = os.getpid()
+    real = pipeline._one_file
+    calls = []
+
+    def fails_here(path: Path) -> pipeline._FileResult:
+        if os.getpid() == parent:
+            calls.append(path)
+            if len(calls) == 3:  # the main process's third file, while the helper works
+                raise KeyboardInterrupt
+        return real(path)
+
+    monkeypatch.setattr(pipeline, "_one_file", fails_here)
+    started = spawned(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        analyse(specs, monkeypatch, parallel=True)
+    assert len(started) == 1
+    with pytest.raises(ProcessLookupError):  # stopped and reaped: not even a zombie is left
+        os.kill(started[0], 0)
+
+
+def test_a_file_of_many_documents_is_composed_again_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Documents sent from the helper locate through their file's text, composed once for all of them,
+    and what is sent never carries a node graph."""
+    import pickle
+
+    text = "".join(f"---\nkind: Thing{i}\nspec: {{items: [a, b]}}\n" for i in range(300))
+    docs, _ = load.load_bytes(text.encode(), "many.yaml")
+    moved = pickle.loads(pickle.dumps(load.portable(docs, text)))
+    composed = []
+    real = load._compose_all
+    monkeypatch.setattr(load, "_compose_all", lambda t: composed.append(1) or real(t))
+    for doc, same in zip(moved, docs, strict=True):
+        assert doc.locate(("spec", "items", 1)) == same.locate(("spec", "items", 1))
+    assert len(composed) == 1
+    again = pickle.dumps(moved)  # located once: the cached graphs stay behind
+    assert b"ruamel" not in again and len(again) < 2 * len(text.encode()) + 40_000

@@ -216,7 +216,7 @@ def test_python_literals_read_back_equal_and_stay_within_the_width(value: Any) -
     """``py`` writes a literal that evaluates back to the value: flat when it fits in 100 columns,
     else one item per line, indented by four, each line within 100 columns unless one scalar is longer."""
     text = py(value)
-    assert ast.literal_eval(text) == value
+    assert same(ast.literal_eval(text), value)
     if len(repr(value)) <= 100 or not value or not isinstance(value, (dict, list)):
         assert text == repr(value)  # fits, or a scalar or empty collection: nothing to break
         return
@@ -229,3 +229,16 @@ def test_python_literals_read_back_equal_and_stay_within_the_width(value: Any) -
             item = body.rstrip(",")
             value_text = item.split(": ", 1)[1] if item.startswith(("'", '"')) and ": " in item else item
             assert not value_text.startswith(("{", "[")) or value_text in ("{}", "[]"), line
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (True is not 1, -0.0 is not 0.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    return bool(a == b)
