@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .integrations.base import CLOUD, REPOSITORY, STACKS
 from .model import Environment, Integration, Model
 
 # The workflow event that deploys an environment, by its spec's ``deploy.on``.
@@ -108,13 +109,14 @@ def stack_name(model: Model, env: Environment) -> str:
     return f"{model.project.organization}/{model.project.pulumi_project}/{env.name}"
 
 
-def of_type(model: Model, type_name: str) -> Integration | None:
-    return next((i for i in model.integrations if i.type.name == type_name), None)
+def of_role(model: Model, role: str) -> Integration | None:
+    """The integration that fills ``role`` (``integrations.base.ROLES``), if any."""
+    return next((i for i in model.integrations if role in i.type.roles), None)
 
 
-def _config(model: Model, type_name: str, env: Environment) -> dict[str, Any]:
-    """The resolved config of the first integration of a type in one environment ({} when there is none)."""
-    integration = of_type(model, type_name)
+def _config(model: Model, role: str, env: Environment) -> dict[str, Any]:
+    """The resolved config of the integration filling ``role`` in one environment ({} when there is none)."""
+    integration = of_role(model, role)
     if integration is None or not integration.per_env[env.name].enabled:
         return {}
     return dict(integration.per_env[env.name].config)
@@ -124,14 +126,14 @@ def _gate(model: Model, env: Environment) -> Gate:
     if env.deploy_on == "push":
         return Gate(env.name, model.project.default_branch, None, env.reviewers)
     if env.deploy_on == "release":
-        tags = str(_config(model, "github", env).get("releaseTagPattern", DEFAULT_RELEASE_TAGS))
+        tags = str(_config(model, REPOSITORY, env).get("releaseTagPattern", DEFAULT_RELEASE_TAGS))
         return Gate(env.name, None, tags, env.reviewers)
     return Gate(env.name, None, None, env.reviewers)  # a pull request's ref cannot be restricted
 
 
 def _identities(model: Model, env: Environment) -> tuple[Identity, Identity]:
     project = model.project.pulumi_project
-    role = _config(model, "aws", env).get("deployRole") or {}
+    role = _config(model, CLOUD, env).get("deployRole") or {}
     deploy_role = str(role.get("name", f"{project}-deploy"))
     reader_role = f"{project}-drift"
     arn = f"arn:aws:iam::{env.account}:role/"
@@ -179,8 +181,8 @@ def stacks(model: Model) -> list[StackAccess]:
                 _gate(model, env),
                 deploy,
                 reader,
-                str(_config(model, "pulumi-esc", env).get("driftSchedule", DEFAULT_DRIFT_CRON)),
-                str((_config(model, "aws", env).get("oidc") or {}).get("audience", AWS_AUDIENCE)),
+                str(_config(model, STACKS, env).get("driftSchedule", DEFAULT_DRIFT_CRON)),
+                str((_config(model, CLOUD, env).get("oidc") or {}).get("audience", AWS_AUDIENCE)),
                 env is owner,
             )
         )
@@ -188,8 +190,8 @@ def stacks(model: Model) -> list[StackAccess]:
 
 
 def required_checks(model: Model) -> tuple[str, ...]:
-    """The status checks branch protection requires (set by the org-wide stack's github config)."""
-    protection = _config(model, "github", org_wide_environment(model)).get("branchProtection") or {}
+    """The status checks branch protection requires (set by the org-wide stack's repository integration config)."""
+    protection = _config(model, REPOSITORY, org_wide_environment(model)).get("branchProtection") or {}
     return tuple(protection.get("requiredStatusChecks", ()))
 
 
@@ -201,18 +203,18 @@ def notifications_route(model: Model) -> str | None:
 def alert_routes_read(model: Model, env: Environment, project: str) -> list[str]:
     """The alert routes whose webhook URL ``project``'s program reads in ``env`` (the bootstrap's only).
 
-    The github module stores the environment's route as its GitHub environment's secret (and, in
-    the org-wide stack, the first route as the notifications environment's); the pulumi-esc
-    module posts its webhooks to the route its config names.
+    The repository integration's module stores the environment's route as its GitHub environment's
+    secret (and, in the org-wide stack, the first route as the notifications environment's); the
+    stacks integration's module posts its webhooks to the route its config names.
     """
     if project != "bootstrap":
         return []
     routes: set[str] = set()
-    if _config(model, "github", env):
+    if _config(model, REPOSITORY, env):
         routes.update([env.alert_route] if env.alert_route else [])
         if env is org_wide_environment(model) and notifications_route(model):
             routes.add(str(notifications_route(model)))
-    webhook = _config(model, "pulumi-esc", env).get("webhook") or {}
+    webhook = _config(model, STACKS, env).get("webhook") or {}
     routes.update([webhook["alertRoute"]] if webhook else [])
     return sorted(routes)
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from . import schemas
 from .diagnostics import Diagnostic, error
-from .integrations import REGISTRY
+from .integrations import REGISTRY, with_role
+from .integrations.base import GPU_POOLS
 from .load import Document, JsonPath, format_path
 from .names import config_key, env_var
 from .resolve import effective, overrides_of
@@ -338,9 +339,11 @@ def walk_config(data: Any, parts: Sequence[str], path: JsonPath = ()) -> Iterabl
 
 def _gpu_pool_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     out = _override_envs(doc, catalog)
-    lambdas = [n for n, d in catalog.names["Integration"].items() if dig(d.data, "spec", "type") == "lambda-labs"]
+    hosts = {entry.name for entry in with_role(GPU_POOLS)}
+    able = [n for n, d in catalog.names["Integration"].items() if dig(d.data, "spec", "type") in hosts]
     ref = dig(doc.data, "spec", "integration")
-    return out + _reference(doc, ("spec", "integration"), "E205", "lambda-labs integration", ref, lambdas)
+    what = f"{'|'.join(sorted(hosts))} integration"
+    return out + _reference(doc, ("spec", "integration"), "E205", what, ref, able)
 
 
 def _gpu_pool(doc: Document, catalog: Catalog) -> list[Diagnostic]:

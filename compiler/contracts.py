@@ -28,12 +28,14 @@ from typing import Any
 from .access import (
     branch_subject,
     environment_subject,
-    of_type,
+    of_role,
     org_wide_environment,
     pull_request_subject,
     workflow_ref,
 )
 from .diagnostics import Diagnostic, Location, error
+from .integrations import with_role
+from .integrations.base import CLOUD, REPOSITORY, STACKS
 from .load import Document, JsonPath, format_path, trusted_data
 from .model import Environment, Model
 from .secrets_scan import strings_and_keys
@@ -202,19 +204,25 @@ def check(model: Model, rendered: Mapping[str, Mapping[str, str]], documents: Se
     return out
 
 
-# What each integration type the pipeline stands on creates for it, and the code of the contract it keeps.
+# What the integration filling each pipeline role creates for it, and the code of the contract it keeps.
 PIPELINE = {
-    "github": ("E505", "the GitHub environments the workflows run in, each admitting only the refs that deploy it"),
-    "aws": ("E502", "the IAM roles the workflows assume through GitHub OIDC"),
-    "pulumi-esc": ("E504", "the Pulumi stacks, the Pulumi Cloud teams and the OIDC trust the workflows use"),
+    REPOSITORY: ("E505", "the GitHub environments the workflows run in, each admitting only the refs that deploy it"),
+    CLOUD: ("E502", "the IAM roles the workflows assume through GitHub OIDC"),
+    STACKS: ("E504", "the Pulumi stacks, the Pulumi Cloud teams and the OIDC trust the workflows use"),
 }
+
+
+def _type_of(role: str) -> str:
+    """The integration type that fills ``role``, for messages (``a|b`` where several could)."""
+    return "|".join(sorted(entry.name for entry in with_role(role))) or f"<no type fills '{role}'>"
 
 
 def _missing_pipeline(model: Model, where: Locator) -> list[Diagnostic]:
     """Exactly one integration of each type the pipeline stands on: none leaves it without, two would fight."""
     out = []
-    for name, (code, what) in PIPELINE.items():
-        found = [i for i in model.integrations if i.type.name == name]
+    for role, (code, what) in PIPELINE.items():
+        name = _type_of(role)
+        found = [i for i in model.integrations if role in i.type.roles]
         if not found:
             out.append(
                 error(
@@ -238,17 +246,17 @@ def _missing_pipeline(model: Model, where: Locator) -> list[Diagnostic]:
     return out
 
 
-def _enabled(config: Mapping[str, Any], model: Model, type_name: str) -> str | None:
-    """The name of an integration of ``type_name`` enabled in a stack's config, if any."""
+def _enabled(config: Mapping[str, Any], model: Model, role: str) -> str | None:
+    """The name of the integration filling ``role`` that a stack's config enables, if any."""
     for integration in model.integrations:
         settings = (config.get("integrations") or {}).get(integration.name)
-        if integration.type.name == type_name and settings and settings.get("enabled", True):
+        if role in integration.type.roles and settings and settings.get("enabled", True):
             return integration.name
     return None
 
 
-def _integration_at(model: Model, where: Locator, type_name: str, env: str, path: JsonPath) -> Location | None:
-    integration = of_type(model, type_name)
+def _integration_at(model: Model, where: Locator, role: str, env: str, path: JsonPath) -> Location | None:
+    integration = of_role(model, role)
     if integration is None:
         return where.at("Project", model.project.name, ("spec",))
     return where.at("Integration", integration.name, path, env)
@@ -260,7 +268,7 @@ def _integration_at(model: Model, where: Locator, type_name: str, env: str, path
 def required_checks(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
     owner = org_wide_environment(model)
     config = art.bootstrap.get(owner.name, {})
-    github = _enabled(config, model, "github")
+    github = _enabled(config, model, REPOSITORY)
     if github is None:
         return []
     protection = config["integrations"][github]["config"].get("branchProtection") or {}
@@ -410,7 +418,7 @@ def pull_request_reachable(model: Model, art: Artifacts, subject: str) -> bool:
 def _gate(model: Model, art: Artifacts, name: str) -> Mapping[str, Any] | None:
     """The GitHub environment ``name`` as a bootstrap stack creates it (None when none does)."""
     for config in art.bootstrap.values():
-        if _enabled(config, model, "github") is None:
+        if _enabled(config, model, REPOSITORY) is None:
             continue
         access = config.get("access") or {}
         for gate in (access.get("githubEnvironment"), access.get("notificationsEnvironment")):
@@ -433,11 +441,14 @@ def _writers_reachable_from_pull_requests(
         if _gate(model, art, t.env) is None:
             out.append(
                 error(
-                    _integration_at(model, where, "github", t.env, ("spec", "enabled")),
+                    _integration_at(model, where, REPOSITORY, t.env, ("spec", "enabled")),
                     "E502",
                     f"{what} the stack and trusts {t.subject}, but no bootstrap stack creates GitHub environment "
                     f"'{t.env}': any workflow, a pull request's included, can name it",
-                    hint=f"enable an Integration of type github in '{t.env}': its bootstrap restricts who may use it",
+                    hint=(
+                        f"enable an Integration of type {_type_of(REPOSITORY)} in '{t.env}': "
+                        "its bootstrap restricts who may use it"
+                    ),
                 )
             )
             continue
@@ -461,7 +472,7 @@ def _job_trust(model: Model, art: Artifacts, job: Job, trusted: Sequence[Trusted
         match = [
             t for t in trusted if arn == f"arn:aws:iam::{t.account}:role/{t.aws_role}" and _has_role(model, art, t)
         ]
-        out += _trust_problem(model, job, f"IAM role {arn}", match, target, where, "aws")
+        out += _trust_problem(model, job, f"IAM role {arn}", match, target, where, CLOUD)
         audience = str(inputs.get("audience", "sts.amazonaws.com"))
         for t in match:
             expected = str(((art.bootstrap[t.env].get("access") or {}).get("awsAudience")) or "")
@@ -470,7 +481,7 @@ def _job_trust(model: Model, art: Artifacts, job: Job, trusted: Sequence[Trusted
     for inputs in job.inputs(PULUMI_LOGIN):
         team = str(inputs.get("scope", "")).removeprefix("team:")
         match = [t for t in trusted if t.pulumi_team == team and _issuer_allows(model, art, t, job)]
-        out += _trust_problem(model, job, f"Pulumi Cloud team {team}", match, target, where, "pulumi-esc")
+        out += _trust_problem(model, job, f"Pulumi Cloud team {team}", match, target, where, STACKS)
     return out
 
 
@@ -481,7 +492,7 @@ def _trust_problem(
     match: Sequence[Trusted],
     target: str | None,
     where: Locator,
-    creator: str,
+    creator: str,  # the role whose integration creates that trust
 ) -> list[Diagnostic]:
     subjects = ", ".join(dict.fromkeys(presented(job, model))) or "no subject"
     if not match:
@@ -492,7 +503,7 @@ def _trust_problem(
                 "E502",
                 f"{job.workflow}: job '{job.id}' presents {subjects} to {what}, which no bootstrap stack creates "
                 "or trusts",
-                hint=f"enable an Integration of type {creator} in '{env}': its bootstrap creates that trust",
+                hint=f"enable an Integration of type {_type_of(creator)} in '{env}': its bootstrap creates that trust",
             )
         ]
     usable = [t for t in match if _can_present(job, model, t.subject)]
@@ -505,17 +516,14 @@ def _trust_problem(
 
 
 def _has_role(model: Model, art: Artifacts, t: Trusted) -> bool:
-    """Whether the IAM role of an identity exists: the aws integration's bootstrap creates it."""
-    return _enabled(art.bootstrap.get(t.env, {}), model, "aws") is not None
+    """Whether the IAM role of an identity exists: the cloud integration's bootstrap creates it."""
+    return _enabled(art.bootstrap.get(t.env, {}), model, CLOUD) is not None
 
 
 def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = None) -> bool:
     """Whether the OIDC issuer lets ``t``'s subject have its team's token (from ``job``'s workflow, if given)."""
     owner = art.bootstrap.get(org_wide_environment(model).name, {})
-    if (
-        _enabled(owner, model, "pulumi-esc") is None
-        or _enabled(art.bootstrap.get(t.env, {}), model, "pulumi-esc") is None
-    ):
+    if _enabled(owner, model, STACKS) is None or _enabled(art.bootstrap.get(t.env, {}), model, STACKS) is None:
         return False
     issuer = (owner.get("access") or {}).get("oidcIssuer") or {}
     # The claim a job of that workflow presents, at some ref, matched against each policy's pattern.
@@ -631,7 +639,7 @@ def stacks_created(model: Model, art: Artifacts, where: Locator) -> list[Diagnos
     created = {
         "/".join(str(access["stack"][k]) for k in ("organization", "project", "name")): env
         for env, config in art.bootstrap.items()
-        if (access := config.get("access")) and _enabled(config, model, "pulumi-esc")
+        if (access := config.get("access")) and _enabled(config, model, STACKS)
     }
     for job in art.jobs:
         for inputs in job.inputs(PULUMI_RUN):
@@ -640,10 +648,13 @@ def stacks_created(model: Model, art: Artifacts, where: Locator) -> list[Diagnos
                 env = stack.rsplit("/", 1)[-1]
                 out.append(
                     error(
-                        _integration_at(model, where, "pulumi-esc", env, ("spec", "enabled")),
+                        _integration_at(model, where, STACKS, env, ("spec", "enabled")),
                         "E504",
                         f"{job.workflow}: job '{job.id}' targets stack {stack}, which no bootstrap stack creates",
-                        hint=f"enable an Integration of type pulumi-esc in '{env}': its bootstrap creates the stack",
+                        hint=(
+                            f"enable an Integration of type {_type_of(STACKS)} in '{env}': "
+                            "its bootstrap creates the stack"
+                        ),
                     )
                 )
     return out
@@ -662,12 +673,12 @@ def environments_exist(model: Model, art: Artifacts, where: Locator) -> list[Dia
         if gate is None:
             out.append(
                 error(
-                    _integration_at(model, where, "github", name, ("spec", "enabled")),
+                    _integration_at(model, where, REPOSITORY, name, ("spec", "enabled")),
                     "E505",
                     f"{job.workflow}: job '{job.id}' runs in GitHub environment '{name}', which no bootstrap stack "
                     "creates: GitHub would create it on first use, unprotected",
-                    hint="enable an Integration of type github in every environment (the production-tier one also "
-                    "creates 'notifications')",
+                    hint=f"enable an Integration of type {_type_of(REPOSITORY)} in every environment "
+                    "(the production-tier one also creates 'notifications')",
                 )
             )
             continue
@@ -679,7 +690,7 @@ def _release_tags_guarded(model: Model, art: Artifacts) -> list[Diagnostic]:
     """A tag pattern an environment admits must be one only its release managers may create."""
     owner = art.bootstrap.get(org_wide_environment(model).name, {})
     guarded = {str(t.get("pattern")) for t in (owner.get("access") or {}).get("releaseTags") or []}
-    if _enabled(owner, model, "github") is None:
+    if _enabled(owner, model, REPOSITORY) is None:
         guarded = set()
     out = []
     for env, config in sorted(art.bootstrap.items()):
@@ -714,7 +725,7 @@ def _reviewer_ids(model: Model, art: Artifacts, where: Locator) -> list[Diagnost
     out = []
     for env in model.environments:
         config = art.bootstrap.get(env.name, {})
-        github = _enabled(config, model, "github")
+        github = _enabled(config, model, REPOSITORY)
         if github is None:
             continue
         known = config["integrations"][github]["config"].get("reviewerIds") or {}

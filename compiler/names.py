@@ -1,6 +1,6 @@
 """Every name the compiler derives from a spec name, in one place.
 
-A spec names things once (an integration ``lambda-labs``, its secret ``api-key``, an alert
+A spec names things once (an integration ``my-service``, its secret ``api-key``, an alert
 route ``platform``); everything generated refers to them by the names derived here, so two
 artifacts that must agree (a stack config key and the ESC mapping that fills it, a module and
 the import of it) cannot drift apart.
@@ -14,19 +14,19 @@ from typing import Any
 
 
 def module_name(name: str) -> str:
-    """A spec name as a Python module name: ``lambda-labs`` -> ``lambda_labs``."""
+    """A spec name as a Python module name: ``my-service`` -> ``my_service``."""
     ident = name.replace("-", "_")
     return ident + "_" if keyword.iskeyword(ident) else ident
 
 
 def config_key(integration: str, secret: str) -> str:
-    """The Pulumi config key a secret is mapped to: ``lambda-labs``/``api-key`` -> ``lambdaLabsApiKey``."""
+    """The Pulumi config key a secret is mapped to: ``my-service``/``api-key`` -> ``myServiceApiKey``."""
     words = f"{integration}-{secret}".split("-")
     return words[0] + "".join(w.capitalize() for w in words[1:])
 
 
 def env_var(integration: str, secret: str, ref: Mapping[str, Any]) -> str:
-    """The environment variable a secret is exported as: its ``envVar``, else ``LAMBDA_LABS_API_KEY``."""
+    """The environment variable a secret is exported as: its ``envVar``, else ``MY_SERVICE_API_KEY``."""
     return str(ref.get("envVar") or f"{integration}_{secret}".replace("-", "_").upper())
 
 
@@ -36,7 +36,7 @@ def alert_webhook_key(route: str) -> str:
 
 
 def endpoint_variable(type_name: str) -> str:
-    """The variable overriding a type's base URL: ``lambda-labs`` -> ``SOPHIA_IAC_ENDPOINT_LAMBDA_LABS``."""
+    """The variable overriding a type's base URL: ``my-service`` -> ``SOPHIA_IAC_ENDPOINT_MY_SERVICE``."""
     return "SOPHIA_IAC_ENDPOINT_" + type_name.upper().replace("-", "_")
 
 

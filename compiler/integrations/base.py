@@ -8,10 +8,15 @@ from pathlib import Path
 from ..names import module_name
 
 CATEGORIES = ("data-sources", "ai-services", "infrastructure", "devops", "alerting")
-# What the deploy pipeline needs one integration of each of (exactly one: see compiler/contracts.py).
-# A type fills a role by listing it in ``IntegrationType.roles``.
-PIPELINE_ROLES = ("repository", "cloud", "stacks")
-ROLES = (*PIPELINE_ROLES, "gpu-pools")
+# What a type can be to the rest of the project; a type fills a role by listing it in
+# ``IntegrationType.roles``, and the compiler asks for roles, never for type names.
+REPOSITORY = "repository"  # the pipeline's code host: GitHub environments, required checks, release tags
+CLOUD = "cloud"  # the pipeline's cloud account: the IAM roles workflows assume through OIDC
+STACKS = "stacks"  # the pipeline's state and secrets: Pulumi stacks, teams, ESC environments
+GPU_POOLS = "gpu-pools"  # where GpuPool specs run
+# The deploy pipeline needs exactly one integration of each of these (see compiler/contracts.py).
+PIPELINE_ROLES = (REPOSITORY, CLOUD, STACKS)
+ROLES = (*PIPELINE_ROLES, GPU_POOLS)
 
 
 class RegistryError(Exception):
@@ -59,7 +64,7 @@ class IntegrationType:
 
     @property
     def module(self) -> str:
-        """Its package (and generated module) name: ``lambda-labs`` -> ``lambda_labs``."""
+        """Its package (and generated module) name: ``my-service`` -> ``my_service``."""
         return module_name(self.name)
 
     def check_files(self, package: Path, package_name: str, schemas: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -22,8 +23,9 @@ from .context import AuthFailed, ProbeFailed, Transient
 from .redact import Redactor
 from .results import FAILURE, SUCCESS, TestRecord
 
-# Request headers that carry credentials; their values are registered for redaction as sent.
-_CREDENTIAL_HEADERS = ("authorization", "x-portkey-api-key", "apikey")
+# Request headers that carry credentials (Authorization, X-Api-Key, a service's own ...-Api-Key or
+# ...-Token header): their values are registered for redaction as sent.
+_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|signature|cookie")
 _EXCERPT = 300
 
 
@@ -70,7 +72,7 @@ class Http:
 
     def _register(self, headers: Mapping[str, str]) -> None:
         for name, value in headers.items():
-            if name.lower() in _CREDENTIAL_HEADERS:
+            if _CREDENTIAL_HEADER.search(name):
                 self.redactor.add(value)
                 self.redactor.add(value.partition(" ")[2])
 

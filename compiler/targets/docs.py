@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..access import org_wide_environment, stacks
 from ..integrations import CATEGORIES
+from ..integrations.base import STACKS
 from ..model import Environment, Integration, Model
 from ..render import Context, header, template
 from .esc import exported_secrets, program_secret_keys
@@ -58,11 +59,11 @@ def _paths(model: Model, env: Environment) -> dict[str, set[str]]:
 
 
 def _granted_teams(model: Model) -> list[str]:
-    """Pulumi Cloud teams the pulumi-esc integration grants ESC access to, in any environment."""
+    """Pulumi Cloud teams the stacks integration (``roles: stacks``) grants ESC access to, in any environment."""
     names = {
         str(team["name"])
         for i in model.integrations
-        if i.type.name == "pulumi-esc"
+        if STACKS in i.type.roles
         for per_env in i.per_env.values()
         for team in per_env.config.get("teams", ())
     }
