@@ -58,12 +58,12 @@ def _analyse_specs(specs: str, fmt: str) -> Analysis | None:
 
 def compile(specs: str, out: str, *, check: bool, force: bool, fmt: str) -> int:
     from . import contracts
-    from .render import Context, render_all
+    from .render import RenderContext, render_all
 
     analysis = _analyse_specs(specs, fmt)
     if analysis is None or analysis.model is None:
         return PROBLEMS
-    rendered = render_all(Context(analysis.model, stable_sources(analysis, specs)))
+    rendered = render_all(RenderContext(analysis.model, stable_sources(analysis, specs)))
     broken = contracts.check(analysis.model, rendered, analysis.documents)
     if broken:
         from .secrets_scan import redact, secret_like
@@ -92,7 +92,7 @@ def _emit(
     if unsafe:
         _report(unsafe, fmt)
         return PROBLEMS
-    plans = {name: emit.plan(roots[name], files, specs) for name, files in rendered.items()}
+    plans = {name: emit.changes(roots[name], files, specs) for name, files in rendered.items()}
     refused = [
         error(Location(f"{_label(roots[name])}/{rel}", 1, 1), "E011", f"refusing to write {rel}: {why}")
         for name, p in plans.items()
@@ -153,7 +153,7 @@ def _label(root: Path) -> str:
 def _apply(root: Path, changes: object, total: int, fmt: str) -> None:
     from . import emit
 
-    assert isinstance(changes, emit.Plan)
+    assert isinstance(changes, emit.Changes)
     label = _label(root)
     emit.apply(root, changes)
     edited = [
@@ -171,7 +171,7 @@ def _apply(root: Path, changes: object, total: int, fmt: str) -> None:
 def _check(root: Path, changes: object, label: str) -> int:
     from . import emit
 
-    assert isinstance(changes, emit.Plan)
+    assert isinstance(changes, emit.Changes)
     if changes.clean and not changes.conflicts:
         print(f"sophia-iac: {label} is up to date", file=sys.stderr)
         return OK

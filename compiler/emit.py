@@ -33,7 +33,7 @@ def digest(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Changes:
     """What a compile would change under one output directory."""
 
     write: dict[str, str] = field(default_factory=dict)
@@ -146,9 +146,9 @@ def root_problem(out: Path, protected: Path | None = None) -> str | None:
     return None
 
 
-def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> Plan:
+def changes(out: Path, files: Mapping[str, str], protected: Path | None = None) -> Changes:
     manifest = manifest_text(files)
-    result = Plan(manifest=manifest)
+    result = Changes(manifest=manifest)
     checked: set[Path] = set()
     # A root never overlaps the specs (root_problem) and no link is followed, so what compile writes
     # cannot land under specs/; deletions, named by a manifest anyone can edit, are checked for it too.
@@ -162,7 +162,7 @@ def plan(out: Path, files: Mapping[str, str], protected: Path | None = None) -> 
     if result.refused:
         return result  # nothing is read or written: compile will write nothing
     owned = read_manifest(out)
-    result = Plan(manifest=manifest, manifest_stale=_read(out / MANIFEST) != manifest)
+    result = Changes(manifest=manifest, manifest_stale=_read(out / MANIFEST) != manifest)
     for rel, text in files.items():
         st = found[rel]
         current = _read(out / rel) if st is not None and stat.S_ISREG(st.st_mode) else None
@@ -241,7 +241,7 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(_stage(path, text), path)
 
 
-def apply(out: Path, changes: Plan) -> None:
+def apply(out: Path, changes: Changes) -> None:
     """Stage every file first, so a failure (disk full, permissions) replaces nothing; then rename."""
     staged: list[tuple[Path, Path]] = []
     made: set[str] = set()
@@ -277,7 +277,7 @@ def _prune(out: Path, directory: Path) -> None:
         directory = directory.parent
 
 
-def diff(out: Path, changes: Plan, label: str) -> str:
+def diff(out: Path, changes: Changes, label: str) -> str:
     """A unified diff from what is on disk to what compile would write."""
     chunks: list[str] = []
     for rel, text in sorted(changes.write.items()):

@@ -98,7 +98,7 @@ def inventory(specs: Path, env: str, projects: Sequence[str], label: str = "spec
     from . import emit
     from .commands import stable_sources
     from .pipeline import analyse
-    from .render import Context, render_all
+    from .render import RenderContext, render_all
 
     analysis = analyse([str(specs)])
     if analysis.model is None:
@@ -110,8 +110,8 @@ def inventory(specs: Path, env: str, projects: Sequence[str], label: str = "spec
         return []
     with tempfile.TemporaryDirectory(prefix="sophia-iac-plan-") as tmp:
         out = Path(tmp)
-        files = render_all(Context(analysis.model, stable_sources(analysis, specs, label)))["generated"]
-        emit.apply(out, emit.plan(out, files))
+        files = render_all(RenderContext(analysis.model, stable_sources(analysis, specs, label)))["generated"]
+        emit.apply(out, emit.changes(out, files))
         with ThreadPoolExecutor(max_workers=max(1, len(projects))) as pool:
             runs = list(pool.map(lambda project: (project, run_stack(out, env, project)), projects))
     return sorted((_resource(p, r) for p, run in runs for r in run.resources), key=lambda r: r.key)

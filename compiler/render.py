@@ -14,13 +14,13 @@ from typing import Any, Protocol
 
 from .literals import py, yaml_scalar, yaml_value
 from .model import Model
-from .resources import data_dir
+from .package_data import data_dir
 
 GENERATOR = "sophia-iac"
 
 
 @dataclass(frozen=True)
-class Context:
+class RenderContext:
     """What every target sees: the model and stable names of the spec files."""
 
     model: Model
@@ -40,7 +40,7 @@ class Target(Protocol):
     name: str
     root: str
 
-    def render(self, ctx: Context) -> dict[str, str]: ...
+    def render(self, ctx: RenderContext) -> dict[str, str]: ...
 
 
 def header(sources: Iterable[str], comment: str = "#") -> str:
@@ -77,7 +77,7 @@ def template(template_name: str, **values: Any) -> str:
     return text
 
 
-def render_all(ctx: Context) -> dict[str, dict[str, str]]:
+def render_all(ctx: RenderContext) -> dict[str, dict[str, str]]:
     """Every generated file of every target: output root -> relative path -> text."""
     from .targets import TARGETS
 

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .resources import data_dir
+from .package_data import data_dir
 
 KIND_SCHEMAS: dict[str, str] = {
     "Project": "project.json",

@@ -12,7 +12,7 @@ import pytest
 from compiler import contracts
 from compiler.commands import stable_sources
 from compiler.pipeline import analyse
-from compiler.render import Context, render_all
+from compiler.render import RenderContext, render_all
 from tests.conftest import CASES, ROOT, Result, golden
 
 BROKEN = sorted(p for p in (CASES / "contracts").iterdir() if p.is_dir())
@@ -35,7 +35,7 @@ def test_a_spec_that_breaks_a_contract_fails_compile(
 def bundled() -> tuple[Any, dict[str, dict[str, str]], Any]:
     analysis = analyse([str(ROOT / "specs")])
     assert analysis.model is not None
-    rendered = render_all(Context(analysis.model, stable_sources(analysis, ROOT / "specs", "specs")))
+    rendered = render_all(RenderContext(analysis.model, stable_sources(analysis, ROOT / "specs", "specs")))
     return analysis.model, rendered, analysis.documents
 
 

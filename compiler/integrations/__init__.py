@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..resources import data_dir
+from ..package_data import data_dir
 from .base import CATEGORIES, IntegrationType, RegistryError
 
 HERE = Path(__file__).parent

@@ -10,7 +10,7 @@ from ..access import org_wide_environment, stacks
 from ..integrations import CATEGORIES
 from ..integrations.base import STACKS
 from ..model import Environment, Integration, Model
-from ..render import Context, header, template
+from ..render import RenderContext, header, template
 from .esc import exported_secrets, program_secret_keys
 
 CATEGORY_TITLES = {
@@ -114,7 +114,7 @@ class DocsTarget:
     name = "docs"
     root = "generated"
 
-    def render(self, ctx: Context) -> dict[str, str]:
+    def render(self, ctx: RenderContext) -> dict[str, str]:
         model = ctx.model
         envs = model.environments
         groups = [

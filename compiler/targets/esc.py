@@ -29,7 +29,7 @@ import re
 from ..access import alert_routes_read
 from ..model import Environment, Integration, Model
 from ..names import alert_webhook_key
-from ..render import Context, header, template
+from ..render import RenderContext, header, template
 
 ROOT = "esc"
 
@@ -90,7 +90,7 @@ def secret_variables(model: Model, env: Environment) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def _render(ctx: Context, env: Environment, project: str) -> str:
+def _render(ctx: RenderContext, env: Environment, project: str) -> str:
     model = ctx.model
     bootstrap = project == "bootstrap"
     return template(
@@ -104,10 +104,10 @@ def _render(ctx: Context, env: Environment, project: str) -> str:
     )
 
 
-_RENDERED: dict[int, tuple[Context, dict[str, str]]] = {}
+_RENDERED: dict[int, tuple[RenderContext, dict[str, str]]] = {}
 
 
-def esc_texts(ctx: Context) -> dict[str, str]:
+def esc_texts(ctx: RenderContext) -> dict[str, str]:
     """The definition of each environment's ESC environment, by environment name.
 
     Two targets need them (this one, and the bootstrap stacks that carry them): rendered once per context.
@@ -123,7 +123,7 @@ class EscTarget:
     name = "esc"
     root = "generated"
 
-    def render(self, ctx: Context) -> dict[str, str]:
+    def render(self, ctx: RenderContext) -> dict[str, str]:
         files = {f"{ROOT}/{env}.yaml": text for env, text in esc_texts(ctx).items()}
         for env in ctx.model.environments:
             files[f"{ROOT}/{env.name}-bootstrap.yaml"] = _render(ctx, env, "bootstrap")

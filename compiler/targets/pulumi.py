@@ -18,7 +18,7 @@ from ..access import alert_routes_read, bootstrap_settings
 from ..integrations import IntegrationType
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..names import alert_webhook_key, component_type, gpu_pool_type
-from ..render import Context, header, template
+from ..render import RenderContext, header, template
 from .esc import esc_texts
 
 # The SDK the generated program and the mocks harness are written against; the workflows
@@ -140,7 +140,7 @@ def _pool_settings(pool: GpuPool, env: str) -> dict[str, Any]:
     return settings
 
 
-def _meta(ctx: Context, item: Integration | GpuPool, extra: dict[str, Any]) -> dict[str, Any]:
+def _meta(ctx: RenderContext, item: Integration | GpuPool, extra: dict[str, Any]) -> dict[str, Any]:
     source = ctx.source_names([item.source])[0]
     return {"description": item.description, "labels": thaw(item.labels), **extra, "source": source}
 
@@ -166,13 +166,13 @@ class PulumiTarget:
     name = "pulumi"
     root = "generated"
 
-    def render(self, ctx: Context) -> dict[str, str]:
+    def render(self, ctx: RenderContext) -> dict[str, str]:
         files: dict[str, str] = {}
         for layout in (MAIN, BOOTSTRAP):
             files.update(self._project(ctx, layout))
         return files
 
-    def _project(self, ctx: Context, layout: Layout) -> dict[str, str]:
+    def _project(self, ctx: RenderContext, layout: Layout) -> dict[str, str]:
         model = ctx.model
         root = layout.root
         integrations, pools = layout.integrations(model), layout.gpu_pools(model)
@@ -217,7 +217,7 @@ class PulumiTarget:
             )
         return files
 
-    def _instance(self, ctx: Context, integration: Integration, layout: Layout) -> Instance:
+    def _instance(self, ctx: RenderContext, integration: Integration, layout: Layout) -> Instance:
         entry = integration.type
         meta = _meta(ctx, integration, {"type": entry.name, "category": entry.category})
         return Instance(
@@ -227,7 +227,7 @@ class PulumiTarget:
             meta,
         )
 
-    def _pool(self, ctx: Context, pool: GpuPool) -> Instance:
+    def _pool(self, ctx: RenderContext, pool: GpuPool) -> Instance:
         integration = next((i for i in ctx.model.integrations if i.name == pool.integration), None)
         component = integration.type.component if integration else "Gpu"
         return Instance(pool.name, gpu_pool_type(component), "runtime.component", _meta(ctx, pool, {}), pool=True)

@@ -22,8 +22,8 @@ from ..access import (
     required_checks,
     stacks,
 )
-from ..render import Context, header, template
-from ..resources import data_dir
+from ..package_data import data_dir
+from ..render import RenderContext, header, template
 from .pulumi import PULUMI_VERSION
 
 PYTHON_VERSION = "3.11"
@@ -73,7 +73,7 @@ class WorkflowsTarget:
     name = "workflows"
     root = "workflows"
 
-    def render(self, ctx: Context) -> dict[str, str]:
+    def render(self, ctx: RenderContext) -> dict[str, str]:
         model = ctx.model
         access = stacks(model)
         values = {
