@@ -13,7 +13,7 @@ from compiler import contracts
 from compiler.commands import stable_sources
 from compiler.pipeline import analyse
 from compiler.render import RenderContext, render_all
-from tests.conftest import CASES, ROOT, Result, golden
+from tests.conftest import CASES, PLATFORM_SPECS, Result, golden
 
 BROKEN = sorted(p for p in (CASES / "contracts").iterdir() if p.is_dir())
 
@@ -33,9 +33,9 @@ def test_a_spec_that_breaks_a_contract_fails_compile(
 
 
 def bundled() -> tuple[Any, dict[str, dict[str, str]], Any]:
-    analysis = analyse([str(ROOT / "specs")])
+    analysis = analyse([str(PLATFORM_SPECS)])
     assert analysis.model is not None
-    rendered = render_all(RenderContext(analysis.model, stable_sources(analysis, ROOT / "specs", "specs")))
+    rendered = render_all(RenderContext(analysis.model, stable_sources(analysis, PLATFORM_SPECS, "specs")))
     return analysis.model, rendered, analysis.documents
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from compiler.pipeline import analyse
 from compiler.targets.docs import markdown_cell, mermaid_text
-from tests.conftest import ROOT
+from tests.conftest import platform_generated, platform_model
 
-TEXT = (ROOT / "generated" / "ARCHITECTURE.md").read_text()
-MODEL = analyse([str(ROOT / "specs")]).model
+TEXT = (platform_generated() / "ARCHITECTURE.md").read_text()
+MODEL = platform_model()
 
 
 def test_every_integration_is_a_node_under_its_category() -> None:
@@ -39,7 +38,7 @@ def test_spec_text_cannot_break_the_markdown_or_the_diagram() -> None:
 
 def esc_paths(name: str) -> dict[str, set[str]]:
     """ESC environment -> the paths a generated ESC definition references in it."""
-    text = (ROOT / "generated" / "esc" / name).read_text()
+    text = (platform_generated() / "esc" / name).read_text()
     found: dict[str, set[str]] = {}
     for project, env, path in re.findall(r"\$\{environments\.([\w-]+)\.([\w-]+)\.([^}]+)\}", text):
         found.setdefault(f"{project}/{env}", set()).add(path)
@@ -47,7 +46,7 @@ def esc_paths(name: str) -> dict[str, set[str]]:
 
 
 def test_setup_lists_exactly_the_paths_the_generated_esc_environments_reference() -> None:
-    setup = (ROOT / "generated" / "SETUP.md").read_text()
+    setup = (platform_generated() / "SETUP.md").read_text()
     sections = re.findall(r"^### (\w+)\n\n- `([^`]+)`: (.*)\n- `([^`]+)` \(admin only\): (.*)$", setup, re.M)
     assert [s[0] for s in sections] == ["development", "staging", "production"]
     for env, shared, shared_paths, admin, admin_paths in sections:
@@ -63,10 +62,10 @@ def test_setup_lists_exactly_the_paths_the_generated_esc_environments_reference(
 
 
 def test_setup_applies_the_org_wide_bootstrap_stack_last() -> None:
-    setup = (ROOT / "generated" / "SETUP.md").read_text()
+    setup = (platform_generated() / "SETUP.md").read_text()
     order = re.findall(r"^pulumi up --stack payready/sophia-ai-bootstrap/(\w+)$", setup, re.M)
     assert order == ["development", "staging", "production"]
-    config = (ROOT / "generated" / "bootstrap" / "Pulumi.production.yaml").read_text()
+    config = (platform_generated() / "bootstrap" / "Pulumi.production.yaml").read_text()
     assert "orgWide: true" in config and "oidcIssuer:" in config
     for env in order[:-1]:
-        assert "orgWide: false" in (ROOT / "generated" / "bootstrap" / f"Pulumi.{env}.yaml").read_text()
+        assert "orgWide: false" in (platform_generated() / "bootstrap" / f"Pulumi.{env}.yaml").read_text()

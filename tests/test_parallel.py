@@ -11,7 +11,7 @@ import pytest
 
 from compiler import fork, load, pipeline
 from compiler.diagnostics import render
-from tests.conftest import ROOT
+from tests.conftest import PLATFORM_SPECS
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the parallel path needs fork")
 
@@ -31,7 +31,7 @@ BROKEN = {
 
 def tree(root: Path, copies: int, broken: bool) -> Path:
     specs = root / "specs"
-    shutil.copytree(ROOT / "specs", specs)
+    shutil.copytree(PLATFORM_SPECS, specs)
     template = (specs / "integrations" / "gong.yaml").read_text()
     for i in range(copies):
         text = template.replace("name: gong", f"name: gong-{i}", 1)

@@ -28,11 +28,11 @@ from compiler.names import endpoint_variable
 from compiler.probes import runner
 from compiler.probes.http import retry_after
 from compiler.probes.redact import Redactor
-from tests.conftest import ROOT, Result
+from tests.conftest import PLATFORM_SPECS, ROOT, Result
 from tests.fakes.server import Fake, Gauge
 from tests.fakes.services import Credentials, all_fakes
 
-SPECS = ROOT / "specs"
+SPECS = PLATFORM_SPECS
 RESULT_KEYS = {"name", "type", "status", "tests", "start_time", "end_time", "duration", "error", "attempts"}
 TEST_KEYS = {"name", "status", "duration", "detail"}
 # Set through SOPHIA_IAC_ENDPOINT_<TYPE> rather than --endpoint, so both paths are used.
@@ -272,7 +272,8 @@ def test_python_dash_m(fakes: Fakes, creds: Credentials, tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
     env.update({endpoint_variable(name): fake.url for name, fake in fakes.services.items()})
     out = tmp_path / "results.json"
-    command = [sys.executable, "-m", "compiler", "test-integrations", "--env", "development", "--output", str(out)]
+    command = [sys.executable, "-m", "compiler", "test-integrations", "--specs", str(SPECS), "--env", "development"]
+    command += ["--output", str(out)]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["summary"]["success"] == TOTAL - 1

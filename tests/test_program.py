@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from compiler.harness import HarnessError, StackRun, run_stack
-from compiler.pipeline import analyse
-from tests.conftest import ROOT, Result
+from tests.conftest import Result, platform_generated, platform_model
 
-MODEL = analyse([str(ROOT / "specs")]).model
+MODEL = platform_model()
 assert MODEL is not None
 ENVIRONMENTS = [e.name for e in MODEL.environments]
 
@@ -112,7 +111,7 @@ def test_each_program_reads_exactly_the_secrets_its_esc_environment_maps(
     from ruamel.yaml import YAML
 
     suffix = "-bootstrap" if project == "bootstrap" else ""
-    definition = YAML(typ="safe").load((ROOT / "generated" / "esc" / f"{env}{suffix}.yaml").read_text())
+    definition = YAML(typ="safe").load((platform_generated() / "esc" / f"{env}{suffix}.yaml").read_text())
     run = stack_run(env, project)
     assert sorted(run.secret_reads) == sorted(definition["values"]["pulumiConfig"])
     assert run.secret_reads  # the bootstrap always authenticates with something; so does Snowflake

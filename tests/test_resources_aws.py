@@ -18,10 +18,9 @@ import pytest
 
 from compiler.harness import StackRun
 from compiler.model import thaw
-from compiler.pipeline import analyse
-from tests.conftest import ROOT, Result
+from tests.conftest import Result, platform_model
 
-MODEL = analyse([str(ROOT / "specs")]).model
+MODEL = platform_model()
 assert MODEL is not None
 ENVIRONMENTS = [e.name for e in MODEL.environments]
 ENV = {e.name: e for e in MODEL.environments}

@@ -13,10 +13,9 @@ from compiler.access import NOTIFICATIONS_ENVIRONMENT
 from compiler.harness import StackRun, run_stack
 from compiler.model import Environment, thaw
 from compiler.names import alert_webhook_key
-from compiler.pipeline import analyse
-from tests.conftest import ROOT, Result
+from tests.conftest import Result, platform_model
 
-MODEL = analyse([str(ROOT / "specs")]).model
+MODEL = platform_model()
 assert MODEL is not None
 ENVIRONMENTS = [e.name for e in MODEL.environments]
 ENV = {e.name: e for e in MODEL.environments}

@@ -12,10 +12,9 @@ import pytest
 from compiler.harness import StackRun
 from compiler.model import thaw
 from compiler.names import alert_webhook_key
-from compiler.pipeline import analyse
-from tests.conftest import ROOT
+from tests.conftest import ROOT, platform_generated, platform_model
 
-MODEL = analyse([str(ROOT / "specs")]).model
+MODEL = platform_model()
 assert MODEL is not None
 ENVIRONMENTS = [e.name for e in MODEL.environments]
 ENV = {e.name: e for e in MODEL.environments}
@@ -78,7 +77,7 @@ def test_esc_environment_is_the_generated_definition(runs: dict[str, StackRun], 
     inputs = environment["inputs"]
     assert environment["name"] == f"{NAME}.environment"
     assert (inputs["organization"], inputs["project"], inputs["name"]) == (ORG, project, name)
-    assert inputs["yaml"]["text"] == (ROOT / "generated" / "esc" / f"{env}.yaml").read_text(encoding="utf-8")
+    assert inputs["yaml"]["text"] == (platform_generated() / "esc" / f"{env}.yaml").read_text(encoding="utf-8")
     # Stateful: protected and retained where the environment protects its resources.
     assert environment["protect"] is environment["retainOnDelete"] is protected(env)
     assert protected("production")

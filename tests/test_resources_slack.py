@@ -11,11 +11,10 @@ from ruamel.yaml import YAML
 from compiler.harness import StackRun
 from compiler.model import thaw
 from compiler.names import alert_webhook_key
-from compiler.pipeline import analyse
 from compiler.targets.esc import reference
-from tests.conftest import ROOT
+from tests.conftest import platform_generated, platform_model
 
-MODEL = analyse([str(ROOT / "specs")]).model
+MODEL = platform_model()
 assert MODEL is not None
 ENVIRONMENTS = [e.name for e in MODEL.environments]
 ENV = {e.name: e for e in MODEL.environments}
@@ -69,7 +68,7 @@ def test_webhook_urls_stay_in_esc(runs: dict[str, StackRun], env: str) -> None:
     # The infrastructure program posts nowhere, so neither it nor its ESC environment has a webhook URL;
     # the bootstrap's ESC environment maps exactly the routes the bootstrap posts to.
     def mapped(name: str) -> dict[str, str]:
-        text = (ROOT / "generated" / "esc" / f"{name}.yaml").read_text(encoding="utf-8")
+        text = (platform_generated() / "esc" / f"{name}.yaml").read_text(encoding="utf-8")
         return dict(YAML(typ="safe").load(text)["values"]["pulumiConfig"])
 
     keys = {f"{MODEL.project.pulumi_project}:{alert_webhook_key(r.name)}": r for r in MODEL.project.alert_routes}
