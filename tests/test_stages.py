@@ -1,0 +1,131 @@
+"""Unit tests of the checks, resolve and model stages, table-driven: a spec text, and the one problem
+(code, line, column) it must produce, or none. The base a source is checked beside is in tests/units.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.load import load_bytes
+from compiler.resolve import deep_merge, effective, effective_spec
+from tests.units import integration, model, plain, problems
+
+GONG = (
+    "  description: Calls.\n  config:\n    baseUrl: https://api.gong.io\n"
+    "    rateLimit: {requestsPerSecond: 1, requestsPerDay: 500}\n"
+)
+KEY = "    access-key: {esc: gong.accessKey, rotation: manual}\n"
+
+CHECKS = [
+    ("a valid integration", integration("gong", "gong", GONG, KEY), None),
+    (
+        "an undefined rotation policy",
+        integration("gong", "gong", GONG, "    access-key: {esc: gong.accessKey, rotation: ninty-day}\n"),
+        ("E202", 11, 49),
+    ),
+    (
+        "an override of an undefined environment",
+        integration("gong", "gong", GONG + "  overrides:\n    prodution: {enabled: false}\n", ""),
+        ("E203", 11, 5),
+    ),
+    (
+        "an override that breaks the schema only in production",
+        integration(
+            "gong", "gong", GONG + "  overrides:\n    production:\n      config: {rateLimit: {requestsPerSecond: 9}}\n"
+        ),
+        ("E108", 12, 47),
+    ),
+    (
+        "two secrets deriving one environment variable",
+        integration(
+            "gong",
+            "gong",
+            GONG,
+            KEY + "    access-key-2: {esc: gong.other, rotation: manual, envVar: GONG_ACCESS_KEY}\n",
+        ),
+        ("E208", 12, 5),
+    ),
+    (
+        "a name defined twice",
+        integration("gong", "gong", GONG, KEY) + "---\n" + integration("gong", "gong", GONG, KEY),
+        ("E201", 15, 18),
+    ),
+    (
+        "a GPU pool on an undefined integration",
+        "apiVersion: sophia-iac/v1\nkind: GpuPool\nmetadata: {name: pool}\nspec:\n  integration: lambda\n"
+        "  provider: lambda-labs\n"
+        "  instanceType: gpu_1x_a10\n  regions: [us-east-1]\n  minCount: 0\n  maxCount: 1\n  hourlyBudgetUsd: 10\n",
+        ("E205", 5, 16),
+    ),
+    (
+        "a rotation overlap as long as the interval",
+        "apiVersion: sophia-iac/v1\nkind: RotationPolicy\nmetadata: {name: weekly}\n"
+        "spec: {interval: 7d, method: automatic, overlap: 1w, schedule: '0 6 * * 1', notify: {routes: [platform]}}\n",
+        ("E403", 4, 50),
+    ),
+    (
+        "a plaintext token in a config value",
+        integration("gong", "gong", GONG.replace("api.gong.io", "api.gong.io\n    workspaceId: '1'"), KEY).replace(
+            "description: Calls.", "description: ghp_" + "a1B2c3D4e5" * 4
+        ),
+        ("E301", 6, 16),
+    ),
+]
+
+
+@pytest.mark.parametrize("source, problem", [(s, p) for _, s, p in CHECKS], ids=[c[0] for c in CHECKS])
+def test_checks(source: str, problem: tuple[str, int, int] | None) -> None:
+    assert problems(source) == ([problem] if problem else [])
+
+
+MERGES = [
+    ("maps merge", {"a": {"x": 1, "y": 2}}, {"a": {"y": 3}}, {"a": {"x": 1, "y": 3}}),
+    ("lists replace", {"a": [1, 2]}, {"a": [3]}, {"a": [3]}),
+    ("null removes", {"a": 1, "b": 2}, {"a": None}, {"b": 2}),
+    ("a scalar replaces a map", {"a": {"x": 1}}, {"a": 5}, {"a": 5}),
+    ("a map replaces a scalar", {"a": 5}, {"a": {"x": 1}}, {"a": {"x": 1}}),
+    ("new keys are added", {}, {"a": {"b": 1}}, {"a": {"b": 1}}),
+]
+
+
+@pytest.mark.parametrize("base, patch, merged", [m[1:] for m in MERGES], ids=[m[0] for m in MERGES])
+def test_resolve_merges(base: dict[str, object], patch: dict[str, object], merged: dict[str, object]) -> None:
+    before = repr(base)
+    assert deep_merge(base, patch) == merged
+    assert repr(base) == before  # the base is never changed
+
+
+def test_an_effective_document_locates_overridden_values_at_the_override() -> None:
+    text = "spec:\n  config: {size: S}\n  overrides:\n    production:\n      config: {size: L}\n"
+    (doc,) = load_bytes(text.encode(), "x.yaml")[0]
+    assert effective_spec(doc, "production") == {"config": {"size": "L"}}
+    assert effective_spec(doc, "staging") == {"config": {"size": "S"}}
+    production, staging = effective(doc, "production"), effective(doc, "staging")
+    assert (production.locate(("spec", "config", "size")).line, staging.locate(("spec", "config", "size")).line) == (
+        5,
+        2,
+    )
+
+
+def test_model_resolves_each_environment() -> None:
+    source = integration(
+        "gong",
+        "gong",
+        GONG + "  overrides:\n    production:\n      enabled: false\n    staging:\n      config:\n"
+        "        rateLimit: {requestsPerDay: 1500}\n",
+        KEY,
+    )
+    built = model(source)
+    (gong,) = built.integrations
+    assert [e.name for e in built.environments] == ["development", "staging", "production"]
+    assert {env: e.enabled for env, e in gong.per_env.items()} == {
+        "development": True,
+        "staging": True,
+        "production": False,
+    }
+    assert plain(gong.per_env["staging"].config)["rateLimit"] == {"requestsPerSecond": 1, "requestsPerDay": 1500}
+    assert plain(gong.per_env["development"].config)["rateLimit"]["requestsPerDay"] == 500
+    assert gong.per_env["development"].config is gong.per_env["production"].config  # no override: one object
+    (secret,) = gong.secrets
+    assert (secret.env_var, secret.config_key, secret.rotation) == ("GONG_ACCESS_KEY", "gongAccessKey", "manual")
+    assert gong.per_env["development"].health_check.timeout_seconds == 10
