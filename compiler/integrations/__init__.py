@@ -6,7 +6,8 @@ A type's package holds everything about it that is Python:
 - ``probe.py``: ``async def probe(ctx)``, the health check ``sophia-iac test-integrations`` runs;
 - ``deploy.py`` when ``ENTRY.deploys`` is set: the module the generated infrastructure program
   imports for it (otherwise its instances deploy as a plain component of their settings);
-- ``bootstrap.py`` when ``ENTRY.bootstrap`` is set: its module in the bootstrap program.
+- ``bootstrap.py`` when ``ENTRY.bootstrap`` is set: its module in the bootstrap program;
+- any other module: code those program modules share, shipped with whichever of them a project uses.
 
 Its schema is ``schema/integrations/<name>.json``. Nothing is listed by hand: every package here
 is a type, and a package missing one of its files, holding a file its entry does not declare, or

@@ -204,7 +204,8 @@ class PulumiTarget:
         }
         for entry in shipped:
             files[f"{root}/program/{entry.module}/__init__.py"] = _package_init(f"{entry.title}: its {module} module.")
-            files[f"{root}/program/{entry.module}/{module}.py"] = _shipped(f"{entry.module}/{module}.py")
+            for name in (f"{module}.py", *helpers(entry)):
+                files[f"{root}/program/{entry.module}/{name}"] = _shipped(f"{entry.module}/{name}")
         texts = esc_texts(ctx) if layout.bootstrap else {}
         for env in model.environments:
             files[f"{root}/Pulumi.{env.name}.yaml"] = template(
@@ -236,6 +237,14 @@ class PulumiTarget:
 def _ships(entry: IntegrationType, layout: Layout) -> bool:
     """Whether the type has a module of its own in this project."""
     return entry.bootstrap if layout.bootstrap else entry.deploys
+
+
+@cache
+def helpers(entry: IntegrationType) -> tuple[str, ...]:
+    """The modules of a type's package its program modules share (anything but the entry, the
+    probe and the program modules themselves): shipped with whichever of them a project uses."""
+    own = {"__init__.py", "probe.py", "deploy.py", "bootstrap.py"}
+    return tuple(sorted(p.name for p in (SHIPPED / entry.module).glob("*.py") if p.name not in own))
 
 
 @cache

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import runtime
+from . import common
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
@@ -55,11 +56,6 @@ DATA_READS = (
     "dynamodb:PartiQLSelect",
     "athena:GetQueryResults",
 )
-
-
-def role_path(stack: runtime.Stack) -> str:
-    """IAM path of the roles the infrastructure program creates (role_path there)."""
-    return f"/{stack.project['name']}/{stack.environment}/"
 
 
 def identity(stack: runtime.Stack, kind: str) -> dict[str, Any]:
@@ -141,15 +137,7 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         return None
     config = component.config
     tags = stack.tags(component)
-    # The only provider: this environment's region, and it refuses to act in any account but this
-    # environment's. No credentials here: whoever applies the bootstrap brings their own session.
-    provider = aws.Provider(
-        f"{component.name}.provider",
-        region=stack.region,
-        allowed_account_ids=[stack.account],
-        default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
-        opts=component.child(),
-    )
+    provider = common.provider(stack, component)
     audience = str(stack.access["awsAudience"])
     # One provider per URL and account. Losing it or the role locks the pipeline out, so both are
     # protected where the spec protects stateful resources. An account that already has one
@@ -218,7 +206,7 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
 def iam_policy(stack: runtime.Stack) -> dict[str, Any]:
     """The IAM the infrastructure program needs, and no more (see deploy)."""
     # Partition "aws": the schema admits only arn:aws:... policies.
-    roles = f"arn:aws:iam::{stack.account}:role{role_path(stack)}*"
+    roles = f"arn:aws:iam::{stack.account}:role{common.role_path(stack)}*"
     return {
         "Version": "2012-10-17",
         "Statement": [

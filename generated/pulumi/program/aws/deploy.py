@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .. import runtime
+from . import common
 
 # The schema's defaults (schema/integrations/aws.json): stack config holds only what the spec sets.
 KMS_DEFAULTS: dict[str, Any] = {"rotation": True, "rotationPeriodDays": 365, "deletionWindowDays": 30}
@@ -31,27 +32,13 @@ BACKUP_ROLE_POLICIES = {
 }
 
 
-def role_path(stack: runtime.Stack) -> str:
-    """IAM path of the roles this program creates; the deploy role may manage roles under it only."""
-    return f"/{stack.project['name']}/{stack.environment}/"
-
-
 def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.ComponentResource | None:
     component = runtime.begin(stack, instance)
     if component is None:
         return None
     config = component.config
     tags = stack.tags(component)
-    # The only provider: this environment's region, and it refuses to act in any account but this
-    # environment's. No credentials here: the pipeline assumes the deploy role with GitHub OIDC and
-    # the provider takes the short-lived STS credentials from the environment.
-    provider = aws.Provider(
-        f"{component.name}.provider",
-        region=stack.region,
-        allowed_account_ids=[stack.account],
-        default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
-        opts=component.child(),
-    )
+    provider = common.provider(stack, component)
     base = f"{stack.project['name']}-{stack.environment}-{component.name}"
 
     kms = {**KMS_DEFAULTS, **config.get("kms", {})}
@@ -234,7 +221,7 @@ def backup_plan(
     role = aws.iam.Role(
         f"{component.name}.backup-role",
         name=checked(f"{base}-backup", 64, "AWS Backup role name", component.name),
-        path=role_path(stack),
+        path=common.role_path(stack),
         description=f"AWS Backup service role of {base}",
         assume_role_policy=json.dumps(
             {
