@@ -113,9 +113,12 @@ def test_database_keeps_time_travel_and_is_protected_in_production(runs: dict[st
         f"Sophia AI business data. Managed by sophia-iac (sophia-ai/{env}, snowflake)"
     )
     assert (database["protect"], database["retainOnDelete"]) == (PROTECTED[env], PROTECTED[env])
+    # The database, the roles (replacing one drops its grants) and the service user the application
+    # connects as are stateful; the rest is re-created as it was.
+    stateful = (DATABASE, "snowflake:index/accountRole:AccountRole", "snowflake:index/serviceUser:ServiceUser")
     for resource in children(runs[env]):
-        if resource["type"] != DATABASE:
-            assert not resource["protect"] and not resource["retainOnDelete"], resource["name"]
+        expected = PROTECTED[env] and resource["type"] in stateful
+        assert (resource["protect"], resource["retainOnDelete"]) == (expected, expected), resource["name"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -90,7 +90,10 @@ def test_every_resource_is_parented_to_the_component(runs: dict[str, StackRun], 
     vercel = [r for r in run.resources if r["type"].startswith(("vercel:", "pulumi:providers:vercel"))]
     assert vercel and all(r["parent"] == component(run)["urn"] for r in vercel)
     assert len(vercel) == len(children(run))
-    assert not any(r["protect"] or r["retainOnDelete"] for r in vercel)  # nothing stateful
+    # Only the project is stateful (deleting it deletes its deployments): protected where the environment is.
+    kept = {r["type"] for r in vercel if r["protect"] and r["retainOnDelete"]}
+    assert kept == ({"vercel:index/project:Project"} if env == "production" else set())
+    assert not any(r["protect"] != r["retainOnDelete"] for r in vercel)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -103,7 +103,8 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
             f"{component.name}.role.{name}",
             name=name,
             comment=stack.comment(component, what),
-            opts=component.child(provider=provider),
+            # Replacing a role drops every grant to it and every user's hold on it.
+            opts=component.child(provider=provider, stateful=True),
         )
         _grant_access(component, provider, roles[name], name, access, database, warehouse)
 
@@ -129,7 +130,8 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         rsa_public_key2=_public_key(component, user.get("rsaPublicKey2Ref")),
         network_policy=policy.name if policy else None,
         comment=stack.comment(component, "Service user Sophia AI connects as"),
-        opts=component.child(provider=provider),
+        # Replacing the user Sophia AI connects as cuts the application off until it is set up again.
+        opts=component.child(provider=provider, stateful=True),
     )
     # The default role is granted, not just set; it is one of the roles above.
     snowflake.GrantAccountRole(

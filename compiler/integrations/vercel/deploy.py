@@ -41,7 +41,8 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         framework=spec.get("framework"),
         root_directory=spec.get("rootDirectory"),
         git_repository=git,
-        opts=component.child(provider=provider),
+        # Deleting a Vercel project deletes its deployments, logs and settings.
+        opts=component.child(provider=provider, stateful=True),
     )
 
     for domain in config.get("domains", []):
@@ -80,7 +81,8 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
 
 
 def _value(secret: pulumi.Output[str]) -> dict[str, Any]:
-    """A secret as a write-only value: never stored in state, and Vercel never shows it again once set.
+    """A secret as a write-only value: Vercel never shows it again once set, and Pulumi keeps it only as an
+    encrypted secret input, never in the resource's outputs.
 
     Its version is a digest of the value, itself a secret (encrypted in state), so a rotated value
     in ESC reaches Vercel on the next deploy and an unchanged one causes no update.
