@@ -181,6 +181,7 @@ class GpuPoolEnv:
     max_count: int
     hourly_budget_usd: float
     price_per_hour_usd: float | None
+    protect: bool | None = None  # None: the environment's
 
 
 @dataclass(frozen=True)
@@ -323,6 +324,7 @@ def _gpu_pool(doc: Document, envs: Sequence[str]) -> GpuPool:
             e["maxCount"],
             e["hourlyBudgetUsd"],
             e.get("pricePerHourUsd"),
+            e.get("protect"),
         )
     return GpuPool(
         name,

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..access import alert_routes_read, bootstrap_settings
 from ..integrations import IntegrationType
+from ..integrations.base import GPU_POOLS
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..names import alert_webhook_key, component_type, gpu_pool_type
 from ..render import RenderContext, header, template
@@ -93,7 +94,7 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         f"{ns}:alertRoute": env.alert_route or "",
         f"{ns}:secrets": secret_reads(model, env, layout),
         f"{ns}:integrations": {i.name: _integration_settings(i, env, kind) for i in layout.integrations(model)},
-        f"{ns}:gpuPools": {p.name: _pool_settings(p, env.name) for p in layout.gpu_pools(model)},
+        f"{ns}:gpuPools": {p.name: _pool_settings(p, env) for p in layout.gpu_pools(model)},
     }
 
 
@@ -125,10 +126,12 @@ def _integration_settings(integration: Integration, env: Environment, project: s
     }
 
 
-def _pool_settings(pool: GpuPool, env: str) -> dict[str, Any]:
-    e = pool.per_env[env]
+def _pool_settings(pool: GpuPool, env: Environment) -> dict[str, Any]:
+    e = pool.per_env[env.name]
     settings: dict[str, Any] = {
         "enabled": e.enabled,
+        "integration": pool.integration,
+        "protect": env.protect if e.protect is None else e.protect,
         "instanceType": e.instance_type,
         "regions": list(e.regions),
         "minCount": e.min_count,
@@ -201,6 +204,8 @@ class PulumiTarget:
             ),
             f"{root}/program/__init__.py": _package_init("The modules this Pulumi program is made of."),
             f"{root}/program/runtime.py": _shipped("runtime.py"),
+            # The HTTP layer of dynamic providers (imported, with httpx, only by the types that use it).
+            f"{root}/program/http.py": _shipped("http.py"),
         }
         for entry in shipped:
             files[f"{root}/program/{entry.module}/__init__.py"] = _package_init(f"{entry.title}: its {module} module.")
@@ -231,7 +236,10 @@ class PulumiTarget:
     def _pool(self, ctx: RenderContext, pool: GpuPool) -> Instance:
         integration = next((i for i in ctx.model.integrations if i.name == pool.integration), None)
         component = integration.type.component if integration else "Gpu"
-        return Instance(pool.name, gpu_pool_type(component), "runtime.component", _meta(ctx, pool, {}), pool=True)
+        # The GPU-pools type's deploy module runs the pool (deploy_pool) where it has one.
+        hosted = integration is not None and GPU_POOLS in integration.type.roles and integration.type.deploys
+        deploy = f"{integration.type.module}.deploy_pool" if hosted and integration else "runtime.component"
+        return Instance(pool.name, gpu_pool_type(component), deploy, _meta(ctx, pool, {}), pool=True)
 
 
 def _ships(entry: IntegrationType, layout: Layout) -> bool:

@@ -25,6 +25,7 @@ import pulumi
 
 from program import runtime
 from program.aws import deploy as aws
+from program.lambda_labs import deploy as lambda_labs
 from program.slack import deploy as slack
 from program.snowflake import deploy as snowflake
 from program.vercel import deploy as vercel
@@ -107,7 +108,7 @@ INTEGRATIONS = [
     runtime.Instance(
         name='lambda-labs',
         type='sophia:integrations:LambdaLabs',
-        deploy=runtime.component,
+        deploy=lambda_labs.deploy,
         meta={
             'description': 'Lambda Labs GPU infrastructure - the account behind the GPU pools, with its SSH keys, file systems and firewall.',
             'labels': {'team': 'ai-platform'},
@@ -193,7 +194,7 @@ GPU_POOLS = [
     runtime.Instance(
         name='inference',
         type='sophia:gpu:LambdaLabsPool',
-        deploy=runtime.component,
+        deploy=lambda_labs.deploy_pool,
         meta={
             'description': 'GPU instances serving self-hosted model inference.',
             'labels': {},

@@ -39,6 +39,8 @@ class Stack:
         self.access: dict[str, Any] = self.config.get_object("access") or {}
         self.alert_webhooks: dict[str, str] = self.config.get_object("alertWebhooks") or {}
         self.secret_reads: dict[str, dict[str, str]] = self.config.get_object("secrets") or {}
+        # What one module makes for another in this run (resources a GPU pool must wait for).
+        self.shared: dict[str, list[pulumi.Resource]] = {}
 
     @property
     def compliance(self) -> list[str]:

@@ -1,0 +1,144 @@
+"""The HTTP layer of a generated program's dynamic providers (services with no official Pulumi provider).
+
+Shipped verbatim as ``program/http.py``. One :class:`Api` per service and credential:
+
+- every call has a timeout, and names the resource and the call it was made for in any error;
+- network errors and 5xx answers are retried with exponential backoff (capped), 429 answers after
+  the ``Retry-After`` they carry (or the backoff when they carry none), up to ``retries`` times;
+- calls are spaced to the service's documented rate limit;
+- the credential never appears in an error, a log line or a returned value: it is sent in a header
+  and every occurrence of it in text the service sends back is masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+MASK = "***"
+
+
+class ApiError(Exception):
+    """A call that failed for good: names the resource, the call, the status and the service's own code."""
+
+    def __init__(self, resource: str, call: str, message: str, status: int | None = None, code: str = "") -> None:
+        where = f"{resource}: {call}"
+        super().__init__(f"{where} failed" + (f" (HTTP {status})" if status else "") + f": {message}")
+        self.resource, self.call, self.status, self.code = resource, call, status, code
+
+
+@dataclass
+class Api:
+    """A service's REST API as one credential sees it."""
+
+    base_url: str
+    credential: str = field(repr=False)
+    service: str
+    # How the credential travels: ``bearer`` (Authorization: Bearer <credential>) or ``basic`` (the
+    # credential as the user name, no password).
+    auth: str = "bearer"
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 1.0
+    backoff_cap: float = 30.0
+    # Most Retry-After the layer waits; a longer one fails the call rather than hang the deploy.
+    max_wait: float = 120.0
+    per_second: float | None = None
+    transport: httpx.BaseTransport | None = field(default=None, repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    _next: float = field(default=0.0, init=False, repr=False)
+    _kinds: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def call(
+        self, resource: str, call: str, method: str, path: str, body: Any = None, pace: tuple[str, float] | None = None
+    ) -> Any:
+        """The JSON answer of one call; :class:`ApiError` when it failed for good.
+
+        ``pace`` (a kind of call, seconds) keeps calls of that kind that far apart on top of the
+        general rate (a service's stricter limit on some calls, e.g. one launch per 12 seconds).
+        """
+        url = self.base_url.rstrip("/") + path
+        with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as client:
+            for attempt in range(self.retries + 1):
+                self._space(pace)
+                last = attempt == self.retries
+                try:
+                    response = client.request(method, url, json=body, headers=self._headers())
+                except httpx.HTTPError as exc:  # connection refused, reset, timed out...
+                    if last:
+                        raise ApiError(resource, call, f"{type(exc).__name__}: {self.mask(str(exc))}") from None
+                    self.sleep(self._delay(attempt))
+                    continue
+                if response.status_code == 429 or response.status_code >= 500:
+                    if last:
+                        raise self._error(resource, call, response)
+                    wait = self._retry_after(response) if response.status_code == 429 else None
+                    if wait is not None and wait > self.max_wait:
+                        raise self._error(resource, call, response, f" (Retry-After {wait:g}s is too long to wait)")
+                    self.sleep(self._delay(attempt) if wait is None else wait)
+                    continue
+                if response.status_code >= 400:
+                    raise self._error(resource, call, response)
+                return response.json() if response.content else None
+        raise AssertionError("unreachable")
+
+    def mask(self, text: str) -> str:
+        """``text`` with every occurrence of the credential masked."""
+        return text.replace(self.credential, MASK) if self.credential else text
+
+    def _headers(self) -> Mapping[str, str]:
+        if self.auth == "basic":
+            token = base64.b64encode(f"{self.credential}:".encode()).decode("ascii")
+            return {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        return {"Authorization": f"Bearer {self.credential}", "Accept": "application/json"}
+
+    def _space(self, pace: tuple[str, float] | None) -> None:
+        """Wait until the next call keeps to ``per_second`` and to its kind's ``pace``."""
+        with self._lock:
+            now = time.monotonic()
+            ready = max(self._next, self._kinds.get(pace[0], 0.0) if pace else 0.0)
+            if ready > now:
+                self.sleep(ready - now)
+                now = ready
+            if self.per_second:
+                self._next = now + 1.0 / self.per_second
+            if pace:
+                self._kinds[pace[0]] = now + pace[1]
+
+    def _delay(self, attempt: int) -> float:
+        return float(min(self.backoff * 2**attempt, self.backoff_cap))
+
+    @staticmethod
+    def _retry_after(response: httpx.Response) -> float | None:
+        value = response.headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())  # noqa: UP017 - Python 3.10 runs it too
+
+    def _error(self, resource: str, call: str, response: httpx.Response, extra: str = "") -> ApiError:
+        code, message = "", response.text[:300]
+        try:
+            error = response.json().get("error")
+        except (ValueError, AttributeError):
+            error = None
+        if isinstance(error, dict):
+            code = str(error.get("code", ""))
+            message = " ".join(str(error.get(k, "")) for k in ("code", "message", "suggestion") if error.get(k))
+        return ApiError(resource, call, self.mask(message) + extra, response.status_code, code)

@@ -1,0 +1,106 @@
+"""Lambda Labs: the account's SSH keys, file systems and firewall rules, and the GPU pools on it.
+
+Every resource is a dynamic provider over the Lambda Cloud API (see providers.py), authenticated
+with the integration's API key from ESC, which is kept only encrypted in state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from .. import runtime
+from . import providers
+
+API_KEY = "api-key"
+DEFAULT_API = "https://cloud.lambdalabs.com/api/v1"
+
+
+def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.ComponentResource | None:
+    component = runtime.begin(stack, instance)
+    if component is None:
+        return None
+    config = component.config
+    account = {"api_url": config.get("apiUrl", DEFAULT_API), "api_key": component.secrets[API_KEY]}
+    made: list[pulumi.Resource] = []
+    for key in config.get("sshKeys", []):
+        made.append(
+            providers.SshKey(
+                f"{component.name}.ssh-key.{key['name']}",
+                {**account, "name": key["name"], "public_key": key["publicKey"]},
+                component.child(),
+            )
+        )
+    for system in config.get("fileSystems", []):
+        made.append(
+            providers.FileSystem(
+                f"{component.name}.file-system.{system['name']}",
+                {**account, "name": system["name"], "region": system["region"]},
+                # Model weights and data: deleting a file system deletes what is on it.
+                component.child(stateful=True),
+            )
+        )
+    if "firewallRules" in config:
+        rules = [_rule(r) for r in config["firewallRules"]]
+        firewall = providers.FirewallRules(f"{component.name}.firewall", {**account, "rules": rules}, component.child())
+        made.append(firewall)
+    stack.shared[component.name] = made  # the GPU pools on this account wait for these
+    return component.done(
+        {
+            "sshKeys": [k["name"] for k in config.get("sshKeys", [])],
+            "fileSystems": {s["name"]: s["region"] for s in config.get("fileSystems", [])},
+            "firewallRules": len(config.get("firewallRules", [])),
+        }
+    )
+
+
+def deploy_pool(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.ComponentResource | None:
+    """A GPU pool: ``minCount`` instances on the account of its ``integration`` (see GpuPoolProvider)."""
+    component = runtime.begin(stack, instance)
+    if component is None:
+        return None
+    settings = component.settings
+    account_name = str(settings["integration"])
+    account = stack.settings(stack.integrations, account_name)
+    if account is None:
+        where = f"integration '{account_name}' is not deployed in {stack.environment}"
+        raise pulumi.RunError(f"{component.name}: its {where}")
+    config = account.get("config", {})
+    regions = list(settings["regions"])
+    file_systems: dict[str, str] = {}
+    for system in config.get("fileSystems", []):  # the first file system of each region the pool may use
+        if system["region"] in regions:
+            file_systems.setdefault(system["region"], system["name"])
+    props: dict[str, Any] = {
+        "api_url": config.get("apiUrl", DEFAULT_API),
+        "api_key": stack.secrets(account_name)[API_KEY],
+        "prefix": f"{component.name}-{stack.environment}",
+        "instance_type": settings["instanceType"],
+        "regions": regions,
+        "count": int(settings["minCount"]),
+        "max_count": int(settings["maxCount"]),
+        "hourly_budget_usd": float(settings["hourlyBudgetUsd"]),
+        "ssh_key_name": settings.get("sshKeyName") or config["sshKeyNames"][0],
+        "file_systems": file_systems,
+    }
+    pool = providers.GpuPool(
+        f"{component.name}.instances",
+        props,
+        component.child(stateful=True, depends_on=list(stack.shared.get(account_name, []))),
+    )
+    return component.done(
+        {"instances": pool.instances, "regionsUsed": pool.regions_used, "regionOrder": regions, "count": props["count"]}
+    )
+
+
+def _rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A spec firewall rule as the API spells it."""
+    out: dict[str, Any] = {
+        "protocol": rule["protocol"],
+        "source_network": rule["sourceNetwork"],
+        "description": rule.get("description", ""),
+    }
+    if "portRange" in rule:
+        out["port_range"] = list(rule["portRange"])
+    return out
