@@ -106,12 +106,17 @@ class Component(pulumi.ComponentResource):
         *,
         provider: pulumi.ProviderResource | None = None,
         stateful: bool = False,
+        retain: bool = True,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> pulumi.ResourceOptions:
-        """Options for a child resource; stateful ones are protected and retained where the spec says so."""
+        """Options for a child resource; stateful ones are protected, and retained, where the spec says so.
+
+        ``retain=False`` protects without retaining: what costs money while it exists (GPU instances)
+        must not outlive its resource, only be hard to delete.
+        """
         keep = stateful and self.protected
         return pulumi.ResourceOptions(
-            parent=self, provider=provider, protect=keep, retain_on_delete=keep, depends_on=depends_on
+            parent=self, provider=provider, protect=keep, retain_on_delete=keep and retain, depends_on=depends_on
         )
 
     def done(self, outputs: dict[str, Any] | None = None) -> Component:

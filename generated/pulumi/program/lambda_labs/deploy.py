@@ -90,7 +90,9 @@ def deploy_pool(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Comp
     pool = providers.GpuPool(
         f"{component.name}.instances",
         props,
-        component.child(stateful=True, depends_on=list(stack.shared.get(account_name, []))),
+        # Protected where the environment (or the pool's protect) says so, never retained: instances
+        # left running outside the program would keep billing.
+        component.child(stateful=True, retain=False, depends_on=list(stack.shared.get(account_name, []))),
     )
     return component.done(
         {"instances": pool.instances, "regionsUsed": pool.regions_used, "regionOrder": regions, "count": props["count"]}

@@ -1,0 +1,69 @@
+"""The Lambda Labs account and the GPU pool in the generated program, under mocks: real resources
+(dynamic providers), their inputs, the key's secret-ness, protection and ordering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from compiler.harness import StackRun, secret_value
+from tests.conftest import platform_model
+
+DYNAMIC = "pulumi-python:dynamic:Resource"
+ENVIRONMENTS = ["development", "staging", "production"]
+MODEL = platform_model()
+
+
+@pytest.fixture(scope="module")
+def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
+    return {env: stack_run(env) for env in ENVIRONMENTS}
+
+
+def dynamic(run: StackRun) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in run.of_type(DYNAMIC)}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_account_resources_follow_the_spec(runs: dict[str, StackRun], env: str) -> None:
+    lambda_labs = next(i for i in MODEL.integrations if i.type.name == "lambda-labs")
+    config = lambda_labs.per_env[env].config
+    made = dynamic(runs[env])
+    systems = {f"lambda-labs.file-system.{s['name']}": s for s in config["fileSystems"]}
+    keys = {f"lambda-labs.ssh-key.{k['name']}": k for k in config["sshKeys"]}
+    assert set(made) == {*systems, *keys, "lambda-labs.firewall", "inference.instances"}
+    for name, system in systems.items():
+        assert (made[name]["inputs"]["name"], made[name]["inputs"]["region"]) == (system["name"], system["region"])
+        assert made[name]["protect"] == made[name]["retainOnDelete"] == (env == "production")
+    for name, key in keys.items():
+        assert made[name]["inputs"]["public_key"] == key["publicKey"]
+    rules = made["lambda-labs.firewall"]["inputs"]["rules"]
+    assert [(r["protocol"], r["port_range"], r["source_network"]) for r in rules] == [
+        (r["protocol"], list(r["portRange"]), r["sourceNetwork"]) for r in config["firewallRules"]
+    ]
+    for resource in made.values():
+        assert resource["inputs"]["api_url"] == config["apiUrl"]
+        assert secret_value(resource["inputs"]["api_key"]).startswith("mock-secret-for-")  # a secret input...
+        assert resource["additionalSecretOutputs"] == ["api_key"]  # ...kept encrypted in state
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_pool_runs_min_count_instances_within_its_bounds(runs: dict[str, StackRun], env: str) -> None:
+    pool = next(p for p in MODEL.gpu_pools if p.name == "inference").per_env[env]
+    instances = dynamic(runs[env])["inference.instances"]
+    inputs = instances["inputs"]
+    assert (inputs["count"], inputs["max_count"]) == (pool.min_count, pool.max_count)
+    assert (inputs["instance_type"], inputs["regions"]) == (pool.instance_type, list(pool.regions))
+    assert inputs["hourly_budget_usd"] == pool.hourly_budget_usd
+    assert inputs["prefix"] == f"inference-{env}"
+    assert set(inputs["file_systems"]) <= set(pool.regions)
+    # Protected in production, never retained (instances left outside the program keep billing).
+    assert (instances["protect"], instances["retainOnDelete"]) == (env == "production", False)
+    # It waits for the account's key and file systems.
+    account = {r["urn"] for r in runs[env].of_type(DYNAMIC) if r["name"].startswith("lambda-labs.")}
+    assert account and account <= set(instances["dependencies"])
+
+
+def test_production_runs_at_least_one_instance(runs: dict[str, StackRun]) -> None:
+    assert dynamic(runs["production"])["inference.instances"]["inputs"]["count"] >= 1
