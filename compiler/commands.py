@@ -219,14 +219,16 @@ def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> i
             result = planner.diff(planner.base_inventory(against, Path(specs), env, projects, label), after)
         except planner.BaseUnavailable as exc:
             note = str(exc)
+    pools = planner.gpu_pools(analysis.model, env) if "pulumi" in projects else []
     if fmt == "json":
-        sys.stdout.write(planner.format_json(after, result, note))
+        sys.stdout.write(planner.format_json(after, result, note, pools))
     elif fmt == "markdown":
         sys.stdout.write(planner.format_markdown(after, result, env, note))
     else:
         if note:
             print(f"sophia-iac: not compared with {against}: {note}", file=sys.stderr)
-        sys.stdout.write(planner.format_diff_text(result) if result else planner.format_text(after, env, projects))
+        text = planner.format_diff_text(result) if result else planner.format_text(after, env, projects, pools)
+        sys.stdout.write(text)
     return OK
 
 

@@ -239,13 +239,60 @@ def _flags(resource: Resource) -> str:
     return f"  [{', '.join(flags)}]" if flags else ""
 
 
-def format_text(resources: Sequence[Resource], env: str, projects: Sequence[str]) -> str:
+def gpu_pools(model: Model, env: str) -> list[dict[str, Any]]:
+    """What each GPU pool enabled in ``env`` runs: its instances (named as the deploy names them), the
+    regions it tries in order, and its hourly cost at the declared price (the deploy checks the live one)."""
+    out = []
+    for pool in model.gpu_pools:
+        e = pool.per_env[env]
+        if not e.enabled:
+            continue
+        price = e.price_per_hour_usd
+        out.append(
+            {
+                "name": pool.name,
+                "instanceType": e.instance_type,
+                "instances": [f"{pool.name}-{env}-{k}" for k in range(e.min_count)],
+                "minCount": e.min_count,
+                "maxCount": e.max_count,
+                "regionOrder": list(e.regions),
+                "declaredPricePerHourUsd": price,
+                "hourlyCostUsd": None if price is None else round(price * e.min_count, 2),
+                "hourlyCostAtMaxUsd": None if price is None else round(price * e.max_count, 2),
+                "hourlyBudgetUsd": e.hourly_budget_usd,
+            }
+        )
+    return out
+
+
+def _pool_lines(pools: Sequence[dict[str, Any]]) -> list[str]:
+    lines = ["GPU pools:"] if pools else []
+    for p in pools:
+        running = ", ".join(p["instances"]) or "none"
+        lines.append(f"  {p['name']}: {p['minCount']} x {p['instanceType']} (maxCount {p['maxCount']}): {running}")
+        lines.append(f"    regions, tried in order: {', '.join(p['regionOrder'])}")
+        if p["declaredPricePerHourUsd"] is None:
+            cost = "no declared price; the deploy checks the live price against the budget"
+        else:
+            cost = (
+                f"${p['hourlyCostUsd']:.2f}/h at the declared ${p['declaredPricePerHourUsd']:.2f}/h "
+                f"(${p['hourlyCostAtMaxUsd']:.2f}/h at maxCount)"
+            )
+        lines.append(f"    hourly cost: {cost}; budget ${p['hourlyBudgetUsd']:.2f}/h")
+    return lines
+
+
+def format_text(
+    resources: Sequence[Resource], env: str, projects: Sequence[str], pools: Sequence[dict[str, Any]] = ()
+) -> str:
     lines: list[str] = []
     for project in projects:
         mine = [r for r in resources if r.project == project]
         lines.append(f"{PROJECT_TITLES[project]} stack '{env}': {len(mine)} resources")
         lines.extend(_tree(mine))
         lines.append("")
+    if pools:
+        lines.extend([*_pool_lines(pools), ""])
     lines.append("Resources by type:")
     for type_token, count in sorted(Counter(r.type for r in resources).items()):
         lines.append(f"  {count:4d}  {type_token}")
@@ -310,7 +357,9 @@ def format_markdown(resources: Sequence[Resource], result: Diff | None, env: str
     return "\n".join(lines) + "\n"
 
 
-def format_json(resources: Sequence[Resource], result: Diff | None, note: str = "") -> str:
+def format_json(
+    resources: Sequence[Resource], result: Diff | None, note: str = "", pools: Sequence[dict[str, Any]] = ()
+) -> str:
     def res(r: Resource) -> dict[str, Any]:
         return {
             "project": PROJECT_TITLES[r.project],
@@ -323,7 +372,7 @@ def format_json(resources: Sequence[Resource], result: Diff | None, note: str = 
             "inputs": r.inputs,
         }
 
-    body: dict[str, Any] = {"resources": [res(r) for r in resources]}
+    body: dict[str, Any] = {"resources": [res(r) for r in resources], "gpuPools": list(pools)}
     if note:
         body["diffUnavailable"] = note
     if result is not None:

@@ -69,3 +69,11 @@ def test_setup_applies_the_org_wide_bootstrap_stack_last() -> None:
     assert "orgWide: true" in config and "oidcIssuer:" in config
     for env in order[:-1]:
         assert "orgWide: false" in (platform_generated() / "bootstrap" / f"Pulumi.{env}.yaml").read_text()
+
+
+def test_architecture_lists_every_gpu_pool_in_every_environment() -> None:
+    section = TEXT[TEXT.index("## GPU pools") : TEXT.index("## Rotation policies")]
+    for pool in MODEL.gpu_pools:
+        for env, e in pool.per_env.items():
+            row = f"| {pool.name} | {pool.integration} | {env} | {e.instance_type} | {e.min_count}–{e.max_count} |"
+            assert row in section

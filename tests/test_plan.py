@@ -164,3 +164,28 @@ def test_disabling_an_integration_removes_its_resources(
     assert result.code == 0, result.err
     assert "- gong  (sophia:integrations:Gong, infrastructure)" in result.out
     assert result.out.endswith("0 to add, 0 to change, 1 to remove\n")
+
+
+def test_plan_shows_each_gpu_pool_its_instances_regions_and_cost(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    project(None)
+    text = cli("plan", "--env", "production", "--project", "pulumi")
+    assert text.code == 0, text.err
+    pools = text.out[text.out.index("GPU pools:") :].split("\n\n")[0].splitlines()
+    assert pools == [
+        "GPU pools:",
+        "  inference: 1 x gpu_1x_a100_sxm4 (maxCount 4): inference-production-0",
+        "    regions, tried in order: us-east-1, us-west-2, us-south-1",
+        "    hourly cost: $1.29/h at the declared $1.29/h ($5.16/h at maxCount); budget $6.00/h",
+    ]
+    data = json.loads(cli("plan", "--env", "staging", "--project", "pulumi", "--format", "json").out)
+    (pool,) = data["gpuPools"]
+    assert (pool["instances"], pool["maxCount"], pool["regionOrder"], pool["hourlyCostUsd"]) == (
+        [],
+        2,
+        ["us-east-1", "us-west-1"],
+        0.0,
+    )
+    bootstrap = json.loads(cli("plan", "--env", "staging", "--project", "bootstrap", "--format", "json").out)
+    assert bootstrap["gpuPools"] == []  # pools run in the infrastructure project only
