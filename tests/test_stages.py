@@ -129,3 +129,30 @@ def test_model_resolves_each_environment() -> None:
     (secret,) = gong.secrets
     assert (secret.env_var, secret.config_key, secret.rotation) == ("GONG_ACCESS_KEY", "gongAccessKey", "manual")
     assert gong.per_env["development"].health_check.timeout_seconds == 10
+
+
+def test_a_gpu_pool_is_protected_where_its_environment_is_unless_it_opts_out() -> None:
+    from compiler.targets.pulumi import MAIN, stack_config
+
+    source = integration(
+        "gpus",
+        "lambda-labs",
+        "  description: GPUs.\n  config: {defaultRegion: us-east-1, sshKeyNames: [ops]}\n",
+        "    api-key: {esc: lambda.apiKey, rotation: manual}\n",
+    )
+    pool = (
+        "apiVersion: sophia-iac/v1\nkind: GpuPool\nmetadata: {name: pool}\nspec:\n  provider: lambda-labs\n"
+        "  integration: gpus\n  instanceType: gpu_1x_a10\n  regions: [us-east-1]\n  minCount: 0\n  maxCount: 1\n"
+        "  hourlyBudgetUsd: 10\n  sshKeyName: ops\n"
+    )
+    built = model(source + "---\n" + pool)
+    settings = {e.name: stack_config(built, e, MAIN)["demo:gpuPools"]["pool"] for e in built.environments}
+    assert {env: s["protect"] for env, s in settings.items()} == {
+        "development": False,
+        "staging": False,
+        "production": True,
+    }
+    assert settings["production"]["integration"] == "gpus"
+    opted_out = model(source + "---\n" + pool + "  overrides:\n    production: {protect: false}\n")
+    production = next(e for e in opted_out.environments if e.name == "production")
+    assert stack_config(opted_out, production, MAIN)["demo:gpuPools"]["pool"]["protect"] is False

@@ -57,6 +57,7 @@ class Api:
     per_second: float | None = None
     transport: httpx.BaseTransport | None = field(default=None, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     _next: float = field(default=0.0, init=False, repr=False)
     _kinds: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -107,7 +108,7 @@ class Api:
     def _space(self, pace: tuple[str, float] | None) -> None:
         """Wait until the next call keeps to ``per_second`` and to its kind's ``pace``."""
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             ready = max(self._next, self._kinds.get(pace[0], 0.0) if pace else 0.0)
             if ready > now:
                 self.sleep(ready - now)
