@@ -215,3 +215,112 @@ def test_firewall_rules_are_one_resource_replaced_whole(cloud: Any) -> None:
     assert firewall.read(made.id, made.outs).outs["rules"] == []
     firewall.delete(made.id, made.outs)
     assert fake.firewall == []
+
+
+# What a review of the providers found; each was reproduced against the fake before it was fixed.
+
+
+def test_one_instance_already_gone_does_not_spare_the_others(cloud: Any) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    provider = providers.GpuPoolProvider()
+    outs = provider.create(pool(server, count=3)).outs
+    del fake.instances[outs["instances"][0]["id"]]  # purged outside Pulumi: terminating it gives 404
+    provider.delete("inference-production", outs)
+    assert fake.running() == []
+
+
+def test_a_lost_answer_to_a_launch_does_not_launch_twice(cloud: Any) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    fake.fail_after("POST", "/instance-operations/launch", 502)  # launched, but the answer was a 502
+    outs = providers.GpuPoolProvider().create(pool(server)).outs
+    assert [i["name"] for i in fake.running()] == ["inference-production-0"]
+    assert [i["id"] for i in outs["instances"]] == [i["id"] for i in fake.running()]
+
+
+def test_a_lost_answer_to_a_create_adopts_what_was_created(cloud: Any) -> None:
+    fake, server, _ = cloud
+    base = {"api_url": server.url, "api_key": KEY}
+    fake.fail_after("POST", "/filesystems", 504)
+    made = providers.FileSystemProvider().create({**base, "name": "models-east", "region": "us-east-1"})
+    assert list(fake.file_systems) == [made.id]
+    fake.fail_after("POST", "/ssh-keys", 500)
+    key = providers.SshKeyProvider().create({**base, "name": "ops", "public_key": "ssh-ed25519 AAAA ops"})
+    assert list(fake.ssh_keys) == [key.id]
+    with pytest.raises(http.ApiError, match="a key of this name with another public key"):
+        providers.SshKeyProvider().create({**base, "name": "ops", "public_key": "ssh-ed25519 BBBB other"})
+
+
+def test_instances_a_failed_update_left_are_adopted_by_the_next_refresh(cloud: Any) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    provider = providers.GpuPoolProvider()
+    outs = provider.create(pool(server, count=1)).outs
+    # An update launched inference-production-1, then the deploy was killed before state was written.
+    fake.handle(
+        "POST",
+        "/api/v1/instance-operations/launch",
+        {
+            "region_name": "us-west-2",
+            "instance_type_name": "gpu_1x_a100_sxm4",
+            "ssh_key_names": ["sophia-ops"],
+            "name": "inference-production-1",
+        },
+        f"Bearer {KEY}",
+    )
+    refreshed = provider.read("inference-production", outs).outs
+    assert [(i["name"], i["region"]) for i in refreshed["instances"]] == [
+        ("inference-production-0", "us-east-1"),
+        ("inference-production-1", "us-west-2"),
+    ]
+    down = provider.update("inference-production", refreshed, pool(server, count=1)).outs
+    assert [i["name"] for i in down["instances"]] == [i["name"] for i in fake.running()] == ["inference-production-0"]
+
+
+def test_a_cancelled_launch_terminates_what_it_started(cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    real = providers.GpuPoolProvider._launch_in
+    calls = []
+
+    def cancelled(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the CI job was cancelled during the second launch
+        return real(self, *args)
+
+    monkeypatch.setattr(providers.GpuPoolProvider, "_launch_in", cancelled)
+    with pytest.raises(KeyboardInterrupt):
+        providers.GpuPoolProvider().create(pool(server, count=2))
+    assert fake.running() == []
+
+
+def test_deleting_a_pool_waits_until_its_instances_are_terminated(cloud: Any) -> None:
+    fake, server, waits = cloud
+    with_key(fake)
+    provider = providers.GpuPoolProvider()
+    outs = provider.create(pool(server, count=2)).outs
+    waits.clear()
+    provider.delete("inference-production", outs)
+    assert {i["status"] for i in fake.instances.values()} == {"terminated"}
+    assert providers.POLL_SECONDS in waits  # it saw them terminating and waited
+
+
+def test_a_pasted_key_with_its_newline_works_and_a_key_never_shows(cloud: Any) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    created = providers.GpuPoolProvider().create(pool(server, api_key=KEY + "\n"))
+    assert len(created.outs["instances"]) == 1
+    with pytest.raises(http.ApiError) as raised:
+        providers.GpuPoolProvider().create(pool(server, api_key=KEY[:10] + "\x00" + KEY[10:]))
+    assert KEY[:10] not in str(raised.value) and "characters no key has" in str(raised.value)
+
+
+def test_a_new_api_url_or_key_updates_in_place_and_a_renamed_key_is_deleted_first(cloud: Any) -> None:
+    _, server, _ = cloud
+    olds = {"api_url": server.url, "api_key": KEY, "name": "ops", "public_key": "ssh-ed25519 AAAA"}
+    moved = providers.SshKeyProvider().diff("k", olds, {**olds, "api_url": "https://cloud.lambda.ai/api/v1"})
+    assert moved.changes and moved.replaces == []
+    renamed = providers.SshKeyProvider().diff("k", olds, {**olds, "name": "ops-2"})
+    assert renamed.replaces == ["name"] and renamed.delete_before_replace

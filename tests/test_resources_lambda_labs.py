@@ -11,7 +11,7 @@ import pytest
 from compiler.harness import StackRun, secret_value
 from tests.conftest import platform_model
 
-DYNAMIC = "pulumi-python:dynamic:Resource"
+DYNAMIC = "pulumi-python:dynamic/lambda-labs:"
 ENVIRONMENTS = ["development", "staging", "production"]
 MODEL = platform_model()
 
@@ -22,7 +22,7 @@ def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
 
 
 def dynamic(run: StackRun) -> dict[str, dict[str, Any]]:
-    return {r["name"]: r for r in run.of_type(DYNAMIC)}
+    return {r["name"]: r for r in run.resources if r["type"].startswith(DYNAMIC)}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -31,17 +31,24 @@ def test_the_account_resources_follow_the_spec(runs: dict[str, StackRun], env: s
     config = lambda_labs.per_env[env].config
     made = dynamic(runs[env])
     systems = {f"lambda-labs.file-system.{s['name']}": s for s in config["fileSystems"]}
-    keys = {f"lambda-labs.ssh-key.{k['name']}": k for k in config["sshKeys"]}
-    assert set(made) == {*systems, *keys, "lambda-labs.firewall", "inference.instances"}
+    # The account's keys and firewall rules: managed by the first environment where it is enabled only.
+    first = env == "development"
+    keys = {f"lambda-labs.ssh-key.{k['name']}": k for k in config["sshKeys"]} if first else {}
+    firewall = {"lambda-labs.firewall"} if first else set()
+    assert set(made) == {*systems, *keys, *firewall, "inference.instances"}
+    assert {r["type"].removeprefix(DYNAMIC) for r in made.values()} == (
+        {"FileSystem", "GpuPool", "SshKey", "FirewallRules"} if first else {"FileSystem", "GpuPool"}
+    )
     for name, system in systems.items():
         assert (made[name]["inputs"]["name"], made[name]["inputs"]["region"]) == (system["name"], system["region"])
         assert made[name]["protect"] == made[name]["retainOnDelete"] == (env == "production")
     for name, key in keys.items():
         assert made[name]["inputs"]["public_key"] == key["publicKey"]
-    rules = made["lambda-labs.firewall"]["inputs"]["rules"]
-    assert [(r["protocol"], r["port_range"], r["source_network"]) for r in rules] == [
-        (r["protocol"], list(r["portRange"]), r["sourceNetwork"]) for r in config["firewallRules"]
-    ]
+    if first:
+        rules = made["lambda-labs.firewall"]["inputs"]["rules"]
+        assert [(r["protocol"], r["port_range"], r["source_network"]) for r in rules] == [
+            (r["protocol"], list(r["portRange"]), r["sourceNetwork"]) for r in config["firewallRules"]
+        ]
     for resource in made.values():
         assert resource["inputs"]["api_url"] == config["apiUrl"]
         assert secret_value(resource["inputs"]["api_key"]).startswith("mock-secret-for-")  # a secret input...
@@ -61,7 +68,7 @@ def test_the_pool_runs_min_count_instances_within_its_bounds(runs: dict[str, Sta
     # Protected in production, never retained (instances left outside the program keep billing).
     assert (instances["protect"], instances["retainOnDelete"]) == (env == "production", False)
     # It waits for the account's key and file systems.
-    account = {r["urn"] for r in runs[env].of_type(DYNAMIC) if r["name"].startswith("lambda-labs.")}
+    account = {r["urn"] for r in dynamic(runs[env]).values() if r["name"].startswith("lambda-labs.")}
     assert account and account <= set(instances["dependencies"])
 
 

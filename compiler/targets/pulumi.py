@@ -93,7 +93,7 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         },
         f"{ns}:alertRoute": env.alert_route or "",
         f"{ns}:secrets": secret_reads(model, env, layout),
-        f"{ns}:integrations": {i.name: _integration_settings(i, env, kind) for i in layout.integrations(model)},
+        f"{ns}:integrations": {i.name: _integration_settings(i, env, kind, model) for i in layout.integrations(model)},
         f"{ns}:gpuPools": {p.name: _pool_settings(p, env) for p in layout.gpu_pools(model)},
     }
 
@@ -111,16 +111,20 @@ def secret_reads(model: Model, env: Environment, layout: Layout) -> dict[str, di
     return {name: found for name, found in reads.items() if found}
 
 
-def _integration_settings(integration: Integration, env: Environment, project: str) -> dict[str, Any]:
+def _integration_settings(integration: Integration, env: Environment, project: str, model: Model) -> dict[str, Any]:
     per_env = integration.per_env[env.name]
     hc = per_env.health_check
     health: dict[str, Any] = {"enabled": hc.enabled, "timeoutSeconds": hc.timeout_seconds, "retries": hc.retries}
     if hc.rate_limit_per_minute is not None:
         health["rateLimitPerMinute"] = hc.rate_limit_per_minute
     protect = env.protect if per_env.protect is None else per_env.protect
+    # The first environment (tier order) where it is enabled manages what every environment shares
+    # (an account's SSH keys or firewall rules): one stack owns each such resource.
+    first = next((e.name for e in model.environments if integration.per_env[e.name].enabled), None)
     return {
         "enabled": per_env.enabled,
         "protect": protect,
+        "firstEnabled": first == env.name,
         "config": thaw(per_env.config),
         "healthCheck": health,
     }

@@ -5,9 +5,11 @@ errors as ``{"error": {"code", "message", "suggestion"}}``, Bearer authenticatio
 /file-systems`` beside ``POST /filesystems`` and ``DELETE /filesystems/{id}``, one instance per
 launch, ``instance-operations/launch/insufficient-capacity`` when a region is full.
 
-Simplified: instances are ``active`` as soon as they are launched (no ``booting``); there are no
+Simplified: instances are ``active`` as soon as they are launched (no ``booting``), and a
+terminated one is ``terminating`` until the next listing shows it ``terminated``; there are no
 quotas, billing or per-region firewall rulesets; rate limits are not enforced, but ``fail`` scripts
-any answer (a 429 with ``Retry-After``, a 5xx) for the next calls to a path.
+any answer (a 429 with ``Retry-After``, a 5xx) for the next calls to a path, and ``fail_after``
+answers with an error after doing what was asked (a lost answer).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class LambdaCloud:
     calls: list[Call] = field(default_factory=list)
     # (method, path) -> answers to give, first to last, before the path behaves again.
     scripted: dict[tuple[str, str], list[tuple[int, Any, dict[str, str]]]] = field(default_factory=dict)
+    # (method, path) -> statuses to answer with after doing the work, first to last.
+    after: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,6 +58,9 @@ class LambdaCloud:
         if status == 429:
             body = {"error": {"code": "global/rate-limited", "message": "Too many requests"}}
         self.scripted.setdefault((method, PREFIX + path), []).extend([(status, body, headers or {})] * times)
+
+    def fail_after(self, method: str, path: str, status: int) -> None:
+        self.after.setdefault((method, PREFIX + path), []).append(status)
 
     def running(self) -> list[dict[str, Any]]:
         return [i for i in self.instances.values() if i["status"] == "active"]
@@ -73,7 +80,11 @@ class LambdaCloud:
             handler = getattr(self, f"_{method.lower()}_{parts[0].replace('-', '_')}", None)
             if handler is None:
                 return 404, _error("global/not-found", f"no route {method} {path}"), {}
-            return handler(parts[1:], body)
+            answer = handler(parts[1:], body)
+            lost = self.after.get((method, path))
+            if lost:
+                return lost.pop(0), _error("global/internal-error", "the answer was lost"), {}
+            return answer
 
     def _get_instance_types(self, rest: list[str], body: Any) -> tuple[int, Any, dict[str, str]]:
         data = {
@@ -95,7 +106,7 @@ class LambdaCloud:
             if unknown:
                 return 404, _error("global/object-does-not-exist", "Specified instance does not exist."), {}
             for instance_id in body["instance_ids"]:
-                self.instances[instance_id]["status"] = "terminated"
+                self.instances[instance_id]["status"] = "terminating"
             gone = [self.instances[i] for i in body["instance_ids"]]
             return 200, {"data": {"terminated_instances": gone}}, {}
         return 404, _error("global/not-found", "no such operation"), {}
@@ -129,7 +140,11 @@ class LambdaCloud:
         return 200, {"data": {"instance_ids": [instance_id]}}, {}
 
     def _get_instances(self, rest: list[str], body: Any) -> tuple[int, Any, dict[str, str]]:
-        return 200, {"data": [i for i in self.instances.values() if i["status"] != "terminated"]}, {}
+        listed = [dict(i) for i in self.instances.values() if i["status"] != "terminated"]
+        for instance in self.instances.values():  # seen terminating once, terminated by the next look
+            if instance["status"] == "terminating":
+                instance["status"] = "terminated"
+        return 200, {"data": listed}, {}
 
     def _get_ssh_keys(self, rest: list[str], body: Any) -> tuple[int, Any, dict[str, str]]:
         return 200, {"data": list(self.ssh_keys.values())}, {}

@@ -24,7 +24,11 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
     config = component.config
     account = {"api_url": config.get("apiUrl", DEFAULT_API), "api_key": component.secrets[API_KEY]}
     made: list[pulumi.Resource] = []
-    for key in config.get("sshKeys", []):
+    # SSH keys and the firewall rule set are the account's, whichever environments use it: the
+    # first environment where the integration is enabled manages them, so no stack's destroy takes
+    # them from another (file systems are per environment, by name).
+    shared = bool(component.settings.get("firstEnabled"))
+    for key in config.get("sshKeys", []) if shared else []:
         made.append(
             providers.SshKey(
                 f"{component.name}.ssh-key.{key['name']}",
@@ -41,7 +45,7 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
                 component.child(stateful=True),
             )
         )
-    if "firewallRules" in config:
+    if shared and "firewallRules" in config:
         rules = [_rule(r) for r in config["firewallRules"]]
         firewall = providers.FirewallRules(f"{component.name}.firewall", {**account, "rules": rules}, component.child())
         made.append(firewall)

@@ -62,13 +62,29 @@ class Api:
     _kinds: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # A key pasted with its newline would put the key itself into the client's error message.
+        self.credential = self.credential.strip()
+        if not self.credential or not all(" " < c < "\x7f" for c in self.credential):
+            raise ApiError(self.service, "authenticate", "the API key is empty or holds characters no key has")
+
     def call(
-        self, resource: str, call: str, method: str, path: str, body: Any = None, pace: tuple[str, float] | None = None
+        self,
+        resource: str,
+        call: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        pace: tuple[str, float] | None = None,
+        idempotent: bool = True,
     ) -> Any:
         """The JSON answer of one call; :class:`ApiError` when it failed for good.
 
         ``pace`` (a kind of call, seconds) keeps calls of that kind that far apart on top of the
         general rate (a service's stricter limit on some calls, e.g. one launch per 12 seconds).
+        A call that is not ``idempotent`` (one that creates) is retried only where the service
+        surely did nothing: a 429, or a connection that was never made; after a timeout or a 5xx its
+        outcome is unknown, and the caller looks before trying again.
         """
         url = self.base_url.rstrip("/") + path
         with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as client:
@@ -78,26 +94,33 @@ class Api:
                 try:
                     response = client.request(method, url, json=body, headers=self._headers())
                 except httpx.HTTPError as exc:  # connection refused, reset, timed out...
-                    if last:
+                    unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                    if last or not (idempotent or unsent):
                         raise ApiError(resource, call, f"{type(exc).__name__}: {self.mask(str(exc))}") from None
                     self.sleep(self._delay(attempt))
                     continue
-                if response.status_code == 429 or response.status_code >= 500:
+                status = response.status_code
+                if status == 429 or (status >= 500 and idempotent):
                     if last:
                         raise self._error(resource, call, response)
-                    wait = self._retry_after(response) if response.status_code == 429 else None
+                    wait = self._retry_after(response) if status == 429 else None
                     if wait is not None and wait > self.max_wait:
                         raise self._error(resource, call, response, f" (Retry-After {wait:g}s is too long to wait)")
-                    self.sleep(self._delay(attempt) if wait is None else wait)
+                    if wait is None:
+                        wait = max(self._delay(attempt), pace[1] if pace and status == 429 else 0.0)
+                    self.sleep(wait)
                     continue
-                if response.status_code >= 400:
+                if status >= 300:
                     raise self._error(resource, call, response)
                 return response.json() if response.content else None
         raise AssertionError("unreachable")
 
     def mask(self, text: str) -> str:
-        """``text`` with every occurrence of the credential masked."""
-        return text.replace(self.credential, MASK) if self.credential else text
+        """``text`` with every occurrence of the credential masked, as sent or as a message escapes it."""
+        for form in {self.credential, repr(self.credential)[1:-1], repr(self.credential.encode())[2:-1]}:
+            if form:
+                text = text.replace(form, MASK)
+        return text
 
     def _headers(self) -> Mapping[str, str]:
         if self.auth == "basic":
