@@ -228,7 +228,8 @@ def test_python_literals_read_back_equal_and_stay_within_the_width(value: Any) -
         if len(line) > 100:  # only an item too long to break: a scalar, or a key with an empty or scalar value
             item = body.rstrip(",")
             value_text = item.split(": ", 1)[1] if item.startswith(("'", '"')) and ": " in item else item
-            assert not value_text.startswith(("{", "[")) or value_text in ("{}", "[]"), line
+            # ...or a key too long on its own, whose collection opens at the end of its line and breaks.
+            assert not value_text.startswith(("{", "[")) or value_text in ("{}", "[]", "{", "["), line
 
 
 def same(a: Any, b: Any) -> bool:
