@@ -27,11 +27,14 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LambdaCloud, Server
         server.stop()
 
 
-def pool(server: Server, **changes: Any) -> dict[str, Any]:
+def instance(server: Server, index: int = 0, **changes: Any) -> dict[str, Any]:
+    """The props the program gives instance ``index`` of the production pool."""
     props: dict[str, Any] = {
         "api_url": server.url,
         "api_key": KEY,
-        "prefix": "inference-production",
+        "pool": "inference",
+        "name": f"inference-production-{index}",
+        "index": index,
         "instance_type": "gpu_1x_a100_sxm4",
         "regions": ["us-east-1", "us-west-2"],
         "count": 1,
@@ -53,42 +56,41 @@ def launches(fake: LambdaCloud) -> list[str]:
     return [c.body["region_name"] for c in fake.calls if c.path.endswith("/instance-operations/launch")]
 
 
-def test_a_pool_launches_its_instances_in_the_first_region_with_their_key_and_file_system(cloud: Any) -> None:
+PROVIDER = providers.GpuInstanceProvider()
+
+
+def test_an_instance_launches_in_the_first_region_with_its_key_and_file_system(cloud: Any) -> None:
     fake, server, waits = cloud
     with_key(fake)
-    created = providers.GpuPoolProvider().create(pool(server, count=2))
-    assert created.id == "inference-production"
-    assert [(i["name"], i["region"]) for i in created.outs["instances"]] == [
-        ("inference-production-0", "us-east-1"),
-        ("inference-production-1", "us-east-1"),
-    ]
-    assert created.outs["regions_used"] == ["us-east-1"]
-    bodies = [c.body for c in fake.calls if c.path.endswith("/launch")]
-    assert len(bodies) == 2
-    first = bodies[0]
-    assert first["ssh_key_names"] == ["sophia-ops"] and first["file_system_names"] == ["models-east"]
-    assert "quantity" not in first  # one instance per launch call
+    first = PROVIDER.create(instance(server, 0, count=2))
+    second = PROVIDER.create(instance(server, 1, count=2))
+    assert (first.outs["region"], second.outs["region"]) == ("us-east-1", "us-east-1")
+    assert [i["name"] for i in fake.running()] == ["inference-production-0", "inference-production-1"]
+    assert first.id == first.outs["instance_id"] == fake.running()[0]["id"]
+    body = next(c.body for c in fake.calls if c.path.endswith("/launch"))
+    assert body["ssh_key_names"] == ["sophia-ops"] and body["file_system_names"] == ["models-east"]
+    assert "quantity" not in body  # one instance per launch call
     assert all(c.authorization == f"Bearer {KEY}" for c in fake.calls)
-    assert providers.LAUNCH_INTERVAL in waits or any(w > 11 for w in waits)  # launches are paced
+    assert any(w > 10 for w in waits)  # the second launch kept the API's 12-second launch limit
 
 
 def test_a_full_region_falls_through_to_the_next(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
     fake.capacity["us-east-1"] = 0
-    created = providers.GpuPoolProvider().create(pool(server))
-    assert [i["region"] for i in created.outs["instances"]] == ["us-west-2"]
+    created = PROVIDER.create(instance(server))
+    assert created.outs["region"] == "us-west-2"
     assert launches(fake) == ["us-east-1", "us-west-2"]
     assert fake.running()[0]["file_system_names"] == ["models-west"]  # the file system of the region it landed in
 
 
-def test_every_region_full_is_a_clear_error_and_nothing_stays_launched(cloud: Any) -> None:
+def test_every_region_full_is_a_clear_error_and_nothing_is_launched(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
-    fake.capacity.update({"us-east-1": 1, "us-west-2": 0})  # room for the first of two instances only
+    fake.capacity.update({"us-east-1": 0, "us-west-2": 0})
     with pytest.raises(http.ApiError, match=r"no capacity for gpu_1x_a100_sxm4 in any region of the pool"):
-        providers.GpuPoolProvider().create(pool(server, count=2))
-    assert fake.running() == []  # the one it launched was terminated again
+        PROVIDER.create(instance(server))
+    assert fake.running() == [] and launches(fake) == ["us-east-1", "us-west-2"]
 
 
 def test_over_budget_at_the_live_price_launches_nothing(cloud: Any) -> None:
@@ -96,9 +98,9 @@ def test_over_budget_at_the_live_price_launches_nothing(cloud: Any) -> None:
     with_key(fake)
     fake.prices["gpu_1x_a100_sxm4"] = 250  # the live price went up to $2.50/h
     with pytest.raises(http.ApiError) as raised:
-        providers.GpuPoolProvider().create(pool(server, count=3))
+        PROVIDER.create(instance(server, count=3))
     message = str(raised.value)
-    for part in ("inference-production", "3 x gpu_1x_a100_sxm4", "$2.50/h", "$7.50/h", "$6.00", "nothing was launched"):
+    for part in ("pool inference", "3 x gpu_1x_a100_sxm4", "$2.50/h", "$7.50/h", "$6.00", "nothing was launched"):
         assert part in message
     assert launches(fake) == []
 
@@ -107,11 +109,10 @@ def test_429_waits_for_retry_after_and_a_5xx_is_retried(cloud: Any) -> None:
     fake, server, waits = cloud
     with_key(fake)
     fake.fail("GET", "/instance-types", 429, {"Retry-After": "7"})
-    fake.fail("POST", "/instance-operations/launch", 502)
-    created = providers.GpuPoolProvider().create(pool(server))
-    assert len(created.outs["instances"]) == 1
+    fake.fail("GET", "/instances", 503)
+    PROVIDER.create(instance(server))
     assert 7.0 in waits
-    assert launches(fake) == ["us-east-1", "us-east-1"]  # the 502, then the launch that worked
+    assert len(fake.running()) == 1
 
 
 def test_errors_name_the_resource_and_call_and_never_show_the_key(cloud: Any) -> None:
@@ -119,55 +120,46 @@ def test_errors_name_the_resource_and_call_and_never_show_the_key(cloud: Any) ->
     with_key(fake)
     fake.fail("GET", "/instance-types", 500, times=10)
     with pytest.raises(http.ApiError) as raised:
-        providers.GpuPoolProvider().create(pool(server))
-    assert str(raised.value).startswith("inference-production: list instance types failed (HTTP 500)")
-    wrong = pool(server, api_key="secret_wrong_" + "a" * 24)
+        PROVIDER.create(instance(server))
+    assert str(raised.value).startswith("inference-production-0: list instance types failed (HTTP 500)")
+    wrong = instance(server, api_key="secret_wrong_" + "a" * 24)
     with pytest.raises(http.ApiError) as denied:
         providers.SshKeyProvider().create({**wrong, "name": "ops", "public_key": "ssh-ed25519 AAAA"})
     assert "global/invalid-api-key" in str(denied.value) and "secret_wrong" not in str(denied.value)
 
 
-def test_scaling_down_terminates_the_newest_and_delete_terminates_all(cloud: Any) -> None:
+def test_lowering_the_count_terminates_only_the_newest(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
-    provider = providers.GpuPoolProvider()
-    three = provider.create(pool(server, count=3)).outs
-    assert provider.diff("inference-production", three, pool(server, count=1)).changes
-    one = provider.update("inference-production", three, pool(server, count=1)).outs
-    assert [i["name"] for i in one["instances"]] == ["inference-production-0"]
-    assert [i["name"] for i in fake.running()] == ["inference-production-0"]
-    two = provider.update("inference-production", one, pool(server, count=2)).outs
-    assert [i["name"] for i in two["instances"]] == ["inference-production-0", "inference-production-1"]
-    provider.delete("inference-production", two)
-    assert fake.running() == []
+    made = [PROVIDER.create(instance(server, k, count=3)) for k in range(3)]
+    PROVIDER.delete(made[2].id, made[2].outs)  # Pulumi deletes the highest-numbered resource
+    assert [i["name"] for i in fake.running()] == ["inference-production-0", "inference-production-1"]
+    # The instances that stay are not touched by the new count.
+    assert not PROVIDER.diff(made[0].id, made[0].outs, instance(server, 0, count=2)).replaces
 
 
-def test_max_count_bounds_every_operation(cloud: Any) -> None:
+def test_max_count_bounds_every_launch(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
-    with pytest.raises(http.ApiError, match="count 5 exceeds maxCount 4"):
-        providers.GpuPoolProvider().create(pool(server, count=5))
+    with pytest.raises(http.ApiError, match="instance 4 is beyond maxCount 4"):
+        PROVIDER.create(instance(server, 4, count=5))
     assert launches(fake) == []
 
 
-def test_a_refresh_drops_an_instance_terminated_outside_pulumi_and_the_next_update_replaces_it(cloud: Any) -> None:
+def test_a_refresh_drops_an_instance_terminated_outside_pulumi(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
-    provider = providers.GpuPoolProvider()
-    outs = provider.create(pool(server, count=2)).outs
-    fake.instances[outs["instances"][1]["id"]]["status"] = "terminated"  # someone used the dashboard
-    refreshed = provider.read("inference-production", outs).outs
-    assert [i["name"] for i in refreshed["instances"]] == ["inference-production-0"]
-    assert provider.diff("inference-production", refreshed, pool(server, count=2)).changes
-    healed = provider.update("inference-production", refreshed, pool(server, count=2)).outs
-    assert sorted(i["name"] for i in healed["instances"]) == ["inference-production-0", "inference-production-1"]
+    made = PROVIDER.create(instance(server))
+    assert PROVIDER.read(made.id, made.outs).outs["region"] == "us-east-1"
+    fake.instances[made.id]["status"] = "terminated"  # someone used the dashboard
+    assert PROVIDER.read(made.id, made.outs).id is None  # refresh drops it; the next up launches it again
 
 
-def test_a_new_type_replaces_the_pool(cloud: Any) -> None:
+def test_a_new_type_replaces_the_instance_deleting_it_first(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
-    outs = providers.GpuPoolProvider().create(pool(server)).outs
-    diff = providers.GpuPoolProvider().diff("p", outs, pool(server, instance_type="gpu_1x_a10"))
+    made = PROVIDER.create(instance(server))
+    diff = PROVIDER.diff(made.id, made.outs, instance(server, instance_type="gpu_1x_a10"))
     assert diff.replaces == ["instance_type"] and diff.delete_before_replace
 
 
@@ -220,23 +212,34 @@ def test_firewall_rules_are_one_resource_replaced_whole(cloud: Any) -> None:
 # What a review of the providers found; each was reproduced against the fake before it was fixed.
 
 
-def test_one_instance_already_gone_does_not_spare_the_others(cloud: Any) -> None:
+def test_an_instance_already_gone_is_deleted_without_error(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
-    provider = providers.GpuPoolProvider()
-    outs = provider.create(pool(server, count=3)).outs
-    del fake.instances[outs["instances"][0]["id"]]  # purged outside Pulumi: terminating it gives 404
-    provider.delete("inference-production", outs)
-    assert fake.running() == []
+    made = PROVIDER.create(instance(server))
+    del fake.instances[made.id]  # purged outside Pulumi: terminating it gives 404
+    PROVIDER.delete(made.id, made.outs)
 
 
 def test_a_lost_answer_to_a_launch_does_not_launch_twice(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
     fake.fail_after("POST", "/instance-operations/launch", 502)  # launched, but the answer was a 502
-    outs = providers.GpuPoolProvider().create(pool(server)).outs
-    assert [i["name"] for i in fake.running()] == ["inference-production-0"]
-    assert [i["id"] for i in outs["instances"]] == [i["id"] for i in fake.running()]
+    made = PROVIDER.create(instance(server))
+    assert [i["id"] for i in fake.running()] == [made.id]
+
+
+def test_an_instance_a_cancelled_deploy_launched_is_adopted_not_launched_again(cloud: Any) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    body = {
+        "region_name": "us-west-2",
+        "instance_type_name": "gpu_1x_a100_sxm4",
+        "ssh_key_names": ["sophia-ops"],
+        "name": "inference-production-0",
+    }
+    fake.handle("POST", "/api/v1/instance-operations/launch", body, f"Bearer {KEY}")  # then the deploy died
+    made = PROVIDER.create(instance(server))
+    assert (made.outs["region"], len(fake.running()), launches(fake)) == ("us-west-2", 1, ["us-west-2"])
 
 
 def test_a_lost_answer_to_a_create_adopts_what_was_created(cloud: Any) -> None:
@@ -252,68 +255,22 @@ def test_a_lost_answer_to_a_create_adopts_what_was_created(cloud: Any) -> None:
         providers.SshKeyProvider().create({**base, "name": "ops", "public_key": "ssh-ed25519 BBBB other"})
 
 
-def test_instances_a_failed_update_left_are_adopted_by_the_next_refresh(cloud: Any) -> None:
-    fake, server, _ = cloud
-    with_key(fake)
-    provider = providers.GpuPoolProvider()
-    outs = provider.create(pool(server, count=1)).outs
-    # An update launched inference-production-1, then the deploy was killed before state was written.
-    fake.handle(
-        "POST",
-        "/api/v1/instance-operations/launch",
-        {
-            "region_name": "us-west-2",
-            "instance_type_name": "gpu_1x_a100_sxm4",
-            "ssh_key_names": ["sophia-ops"],
-            "name": "inference-production-1",
-        },
-        f"Bearer {KEY}",
-    )
-    refreshed = provider.read("inference-production", outs).outs
-    assert [(i["name"], i["region"]) for i in refreshed["instances"]] == [
-        ("inference-production-0", "us-east-1"),
-        ("inference-production-1", "us-west-2"),
-    ]
-    down = provider.update("inference-production", refreshed, pool(server, count=1)).outs
-    assert [i["name"] for i in down["instances"]] == [i["name"] for i in fake.running()] == ["inference-production-0"]
-
-
-def test_a_cancelled_launch_terminates_what_it_started(cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake, server, _ = cloud
-    with_key(fake)
-    real = providers.GpuPoolProvider._launch_in
-    calls = []
-
-    def cancelled(self: Any, *args: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # the CI job was cancelled during the second launch
-        return real(self, *args)
-
-    monkeypatch.setattr(providers.GpuPoolProvider, "_launch_in", cancelled)
-    with pytest.raises(KeyboardInterrupt):
-        providers.GpuPoolProvider().create(pool(server, count=2))
-    assert fake.running() == []
-
-
-def test_deleting_a_pool_waits_until_its_instances_are_terminated(cloud: Any) -> None:
+def test_deleting_an_instance_waits_until_it_is_terminated(cloud: Any) -> None:
     fake, server, waits = cloud
     with_key(fake)
-    provider = providers.GpuPoolProvider()
-    outs = provider.create(pool(server, count=2)).outs
+    made = PROVIDER.create(instance(server))
     waits.clear()
-    provider.delete("inference-production", outs)
-    assert {i["status"] for i in fake.instances.values()} == {"terminated"}
-    assert providers.POLL_SECONDS in waits  # it saw them terminating and waited
+    PROVIDER.delete(made.id, made.outs)
+    assert fake.instances[made.id]["status"] == "terminated"
+    assert providers.POLL_SECONDS in waits  # it saw it terminating and waited
 
 
 def test_a_pasted_key_with_its_newline_works_and_a_key_never_shows(cloud: Any) -> None:
     fake, server, _ = cloud
     with_key(fake)
-    created = providers.GpuPoolProvider().create(pool(server, api_key=KEY + "\n"))
-    assert len(created.outs["instances"]) == 1
+    assert PROVIDER.create(instance(server, api_key=KEY + "\n")).outs["region"] == "us-east-1"
     with pytest.raises(http.ApiError) as raised:
-        providers.GpuPoolProvider().create(pool(server, api_key=KEY[:10] + "\x00" + KEY[10:]))
+        PROVIDER.create(instance(server, 1, api_key=KEY[:10] + "\x00" + KEY[10:]))
     assert KEY[:10] not in str(raised.value) and "characters no key has" in str(raised.value)
 
 

@@ -35,10 +35,11 @@ def test_the_account_resources_follow_the_spec(runs: dict[str, StackRun], env: s
     first = env == "development"
     keys = {f"lambda-labs.ssh-key.{k['name']}": k for k in config["sshKeys"]} if first else {}
     firewall = {"lambda-labs.firewall"} if first else set()
-    assert set(made) == {*systems, *keys, *firewall, "inference.instances"}
-    assert {r["type"].removeprefix(DYNAMIC) for r in made.values()} == (
-        {"FileSystem", "GpuPool", "SshKey", "FirewallRules"} if first else {"FileSystem", "GpuPool"}
-    )
+    pool = next(p for p in MODEL.gpu_pools if p.name == "inference").per_env[env]
+    instances = {f"inference.instance-{k}" for k in range(pool.min_count)}
+    assert set(made) == {*systems, *keys, *firewall, *instances}
+    kinds = {"FileSystem", "SshKey", "FirewallRules"} if first else {"FileSystem"}
+    assert {r["type"].removeprefix(DYNAMIC) for r in made.values()} == kinds | ({"GpuInstance"} if instances else set())
     for name, system in systems.items():
         assert (made[name]["inputs"]["name"], made[name]["inputs"]["region"]) == (system["name"], system["region"])
         assert made[name]["protect"] == made[name]["retainOnDelete"] == (env == "production")
@@ -56,21 +57,25 @@ def test_the_account_resources_follow_the_spec(runs: dict[str, StackRun], env: s
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_pool_runs_min_count_instances_within_its_bounds(runs: dict[str, StackRun], env: str) -> None:
+def test_the_pool_runs_min_count_instances_each_a_resource(runs: dict[str, StackRun], env: str) -> None:
     pool = next(p for p in MODEL.gpu_pools if p.name == "inference").per_env[env]
-    instances = dynamic(runs[env])["inference.instances"]
-    inputs = instances["inputs"]
-    assert (inputs["count"], inputs["max_count"]) == (pool.min_count, pool.max_count)
-    assert (inputs["instance_type"], inputs["regions"]) == (pool.instance_type, list(pool.regions))
-    assert inputs["hourly_budget_usd"] == pool.hourly_budget_usd
-    assert inputs["prefix"] == f"inference-{env}"
-    assert set(inputs["file_systems"]) <= set(pool.regions)
-    # Protected in production, never retained (instances left outside the program keep billing).
-    assert (instances["protect"], instances["retainOnDelete"]) == (env == "production", False)
-    # It waits for the account's key and file systems.
-    account = {r["urn"] for r in dynamic(runs[env]).values() if r["name"].startswith("lambda-labs.")}
-    assert account and account <= set(instances["dependencies"])
+    made = dynamic(runs[env])
+    instances = [made[f"inference.instance-{k}"] for k in range(pool.min_count)]
+    assert len([r for r in made.values() if r["type"].endswith(":GpuInstance")]) == pool.min_count
+    account = {r["urn"] for r in made.values() if r["name"].startswith("lambda-labs.")}
+    for index, resource in enumerate(instances):
+        inputs = resource["inputs"]
+        assert (inputs["name"], inputs["index"], inputs["pool"]) == (f"inference-{env}-{index}", index, "inference")
+        assert (inputs["count"], inputs["max_count"]) == (pool.min_count, pool.max_count)
+        assert (inputs["instance_type"], inputs["regions"]) == (pool.instance_type, list(pool.regions))
+        assert inputs["hourly_budget_usd"] == pool.hourly_budget_usd
+        assert set(inputs["file_systems"]) <= set(pool.regions)
+        # Protected in production, never retained (an instance left outside the program keeps billing).
+        assert (resource["protect"], resource["retainOnDelete"]) == (env == "production", False)
+        assert resource["parent"].endswith("::inference")
+        assert account and account <= set(resource["dependencies"])  # it waits for the account's resources
 
 
 def test_production_runs_at_least_one_instance(runs: dict[str, StackRun]) -> None:
-    assert dynamic(runs["production"])["inference.instances"]["inputs"]["count"] >= 1
+    instances = [r for r in dynamic(runs["production"]).values() if r["type"].endswith(":GpuInstance")]
+    assert len(instances) >= 1

@@ -63,7 +63,8 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
 
 
 def deploy_pool(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.ComponentResource | None:
-    """A GPU pool: ``minCount`` instances on the account of its ``integration`` (see GpuPoolProvider)."""
+    """A GPU pool: ``minCount`` instances, each a resource (see GpuInstanceProvider), on the account of
+    its ``integration``. Lowering ``minCount`` removes the highest-numbered, the newest."""
     component = runtime.begin(stack, instance)
     if component is None:
         return None
@@ -79,27 +80,35 @@ def deploy_pool(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Comp
     for system in config.get("fileSystems", []):  # the first file system of each region the pool may use
         if system["region"] in regions:
             file_systems.setdefault(system["region"], system["name"])
-    props: dict[str, Any] = {
+    count = int(settings["minCount"])
+    pool: dict[str, Any] = {
         "api_url": config.get("apiUrl", DEFAULT_API),
         "api_key": stack.secrets(account_name)[API_KEY],
-        "prefix": f"{component.name}-{stack.environment}",
+        "pool": component.name,
         "instance_type": settings["instanceType"],
         "regions": regions,
-        "count": int(settings["minCount"]),
+        "count": count,
         "max_count": int(settings["maxCount"]),
         "hourly_budget_usd": float(settings["hourlyBudgetUsd"]),
         "ssh_key_name": settings.get("sshKeyName") or config["sshKeyNames"][0],
         "file_systems": file_systems,
     }
-    pool = providers.GpuPool(
-        f"{component.name}.instances",
-        props,
-        # Protected where the environment (or the pool's protect) says so, never retained: instances
-        # left running outside the program would keep billing.
-        component.child(stateful=True, retain=False, depends_on=list(stack.shared.get(account_name, []))),
-    )
+    instances = [
+        providers.GpuInstance(
+            f"{component.name}.instance-{index}",
+            {**pool, "name": f"{component.name}-{stack.environment}-{index}", "index": index},
+            # Protected where the environment (or the pool's protect) says so, never retained: an
+            # instance left running outside the program would keep billing.
+            component.child(stateful=True, retain=False, depends_on=list(stack.shared.get(account_name, []))),
+        )
+        for index in range(count)
+    ]
     return component.done(
-        {"instances": pool.instances, "regionsUsed": pool.regions_used, "regionOrder": regions, "count": props["count"]}
+        {
+            "instances": [{"id": i.instance_id, "region": i.region} for i in instances],
+            "regionOrder": regions,
+            "count": count,
+        }
     )
 
 

@@ -23,10 +23,9 @@ with ``instance-operations/launch/insufficient-capacity`` when the region is ful
 
 What the providers do about the API's failure modes (a review found each):
 - a create whose outcome is unknown (a timeout, a 5xx) is not retried blind: the provider looks
-  for what it asked for, by name, and adopts it; a GPU pool also adopts any live instance named
-  like its own that its state lost (a failed update cannot record partial progress);
-- terminations are made one instance at a time, so one already gone does not spare the others,
-  and deleting a pool waits until its instances are terminated;
+  for what it asked for, by name, and adopts it (an instance a cancelled deploy launched too);
+- each GPU instance is a resource of its own, terminated on its own, and its delete waits until
+  it is terminated (a file system it mounts cannot be deleted before);
 - one client per API URL and key in a process, so concurrent resources share the rate limits;
 - replacing a key or a file system deletes the old one first, as the new one takes its name.
 """
@@ -34,7 +33,6 @@ What the providers do about the API's failure modes (a review found each):
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -245,147 +243,101 @@ class FirewallRulesProvider(ResourceProvider):
         api(props).call("firewall", "replace firewall rules", "PUT", "/firewall-rules", {"data": rules})
 
 
-class GpuPoolProvider(ResourceProvider):
-    """A GPU pool's instances: ``count`` of one type, named ``<prefix>-<n>``, each in the first region of
-    ``regions`` with capacity, with the pool's SSH key and the file system of the region it lands in.
+class GpuInstanceProvider(ResourceProvider):
+    """One instance of a GPU pool, named ``<pool>-<env>-<n>``: the pool's type, in the first of its
+    regions with capacity, with its SSH key and the file system of the region it lands in.
 
-    Before any launch, the live price times the instances the pool would then run is checked against
-    the budget; over it, nothing is launched. Lowering the count terminates the newest instances;
-    deleting the pool terminates them all and waits until they are. No operation launches beyond
-    ``max_count``. Live instances named like the pool's that its state does not hold (a failed
-    update's) are adopted by the next refresh or update.
+    Before the launch, the live price times the instances the pool runs (``count``) is checked
+    against the pool's budget; over it, nothing is launched. An instance numbered at or beyond
+    ``max_count`` is never launched. Lowering the pool's count deletes the highest-numbered (the
+    newest) instances; deleting the pool deletes them all, each waiting until it is terminated.
     """
 
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        instances = self._scale(props, [])
-        return CreateResult(str(props["prefix"]), self._outs(props, instances))
+        client = api(props)
+        name = str(props["name"])
+        if int(props["index"]) >= int(props["max_count"]):
+            raise http.ApiError(name, "launch", f"instance {props['index']} is beyond maxCount {props['max_count']}")
+        running = self._named(client, props)  # one a failed attempt launched: adopt it
+        if running is None:
+            _check_budget(client, props)
+            running = self._launch(client, props)
+        return CreateResult(running["id"], {**props, "instance_id": running["id"], "region": running["region"]})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return ReadResult(id_, self._outs(props, self._reconcile(api(props), props, props.get("instances", []))))
+        found = self._live(api(props), props).get(id_)
+        if found is None:
+            return ReadResult(None, {})  # terminated outside Pulumi: refresh drops it, the next up launches it
+        return ReadResult(id_, {**props, "region": _region(found)})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = _changed(olds, news, ("prefix", "instance_type", "ssh_key_name"))
-        running = len(olds.get("instances", []))
-        watched = ("regions", "file_systems", "max_count", "hourly_budget_usd", "api_url", CREDENTIAL)
-        changes = bool(replaces) or running != news["count"] or _changed(olds, news, watched) != []
-        return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
+        # The pool's count, budget and region order matter only to launches: a running instance stays.
+        return _diff(olds, news, ("name", "instance_type", "ssh_key_name"))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        instances = self._scale(news, list(olds.get("instances", [])))
-        return UpdateResult(self._outs(news, instances))
+        return UpdateResult({**olds, **news, "instance_id": olds["instance_id"], "region": olds["region"]})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = api(props)
-        live = self._reconcile(client, props, props.get("instances", []))
-        self._terminate(client, props, [i["id"] for i in live])
-        self._wait_terminated(client, props, {i["id"] for i in live})
+        try:
+            client.call(props["name"], "terminate", "POST", "/instance-operations/terminate", {"instance_ids": [id_]})
+        except http.ApiError as error:
+            if not _missing(error):
+                raise
+            return
+        for _ in range(TERMINATION_POLLS):  # a file system it mounts cannot be deleted before it is gone
+            if id_ not in self._live(client, props, include_terminating=True):
+                return
+            client.sleep(POLL_SECONDS)
+        raise http.ApiError(props["name"], "terminate", "the instance is still terminating; try again later")
 
     # ------------------------------------------------------------------ how
 
-    def _scale(self, props: dict[str, Any], known: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Launch or terminate until ``count`` instances run; returns them, oldest first."""
-        want = int(props["count"])
-        if want > int(props["max_count"]):
-            raise http.ApiError(props["prefix"], "scale", f"count {want} exceeds maxCount {props['max_count']}")
-        client = api(props)
-        instances = self._reconcile(client, props, known)
-        if want < len(instances):
-            self._terminate(client, props, [i["id"] for i in instances[want:]])  # the newest
-            return instances[:want]
-        if want == len(instances):
-            return instances
-        self._check_budget(client, props, want)
-        launched: list[dict[str, Any]] = []
-        used = {i["name"] for i in instances}
-        names = [n for n in (f"{props['prefix']}-{k}" for k in range(int(props["max_count"]))) if n not in used]
-        try:
-            for name in names[: want - len(instances)]:
-                launched.append(self._launch(client, props, name))
-        except BaseException as failure:
-            # Nothing half-launched: what this operation started is terminated before the error goes up
-            # (a cancelled deploy included).
-            try:
-                self._terminate(client, props, [i["id"] for i in launched])
-            except Exception as cleanup:
-                names_left = ", ".join(i["name"] for i in launched)
-                raise http.ApiError(
-                    props["prefix"],
-                    "launch",
-                    f"{failure}; and terminating what it launched ({names_left}) failed: {cleanup}",
-                ) from None
-            raise
-        return instances + launched
-
-    def _reconcile(self, client: http.Api, props: dict[str, Any], known: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The pool's live instances: those in state still running, and any live one named like the pool's
-        that state lost; oldest (lowest number) first."""
-        pattern = re.compile(rf"^{re.escape(str(props['prefix']))}-(\d+)$")
-        live = {
-            str(i["id"]): i
-            for i in client.call(props["prefix"], "list instances", "GET", "/instances")["data"]
-            if i.get("status") not in GONE
-        }
-        kept = [i for i in known if i["id"] in live]  # terminated outside Pulumi: dropped
-        held = {i["id"] for i in kept}
-        for instance_id, i in live.items():
-            if instance_id not in held and pattern.match(str(i.get("name", ""))):
-                kept.append({"id": instance_id, "name": i["name"], "region": _region(i)})
-
-        def number(instance: dict[str, Any]) -> int:
-            found = pattern.match(str(instance["name"]))
-            return int(found.group(1)) if found else 0
-
-        return sorted(kept, key=number)
-
     @staticmethod
-    def _check_budget(client: http.Api, props: dict[str, Any], count: int) -> None:
-        types = client.call(props["prefix"], "list instance types", "GET", "/instance-types")["data"]
-        wanted = types.get(props["instance_type"])
-        if wanted is None:
-            raise http.ApiError(props["prefix"], "check budget", f"unknown instance type {props['instance_type']!r}")
-        price = int(wanted["instance_type"]["price_cents_per_hour"]) / 100
-        cost, cap = price * count, float(props["hourly_budget_usd"])
-        if cost > cap:
-            raise http.ApiError(
-                props["prefix"],
-                "check budget",
-                f"{count} x {props['instance_type']} at the live price of ${price:.2f}/h is ${cost:.2f}/h, over "
-                f"the pool's hourlyBudgetUsd of ${cap:.2f}; nothing was launched",
-            )
+    def _live(client: http.Api, props: dict[str, Any], include_terminating: bool = False) -> dict[str, Any]:
+        gone = ("terminated",) if include_terminating else GONE
+        listed = client.call(props["name"], "list instances", "GET", "/instances")["data"]
+        return {str(i["id"]): i for i in listed if i.get("status") not in gone}
 
-    def _launch(self, client: http.Api, props: dict[str, Any], name: str) -> dict[str, Any]:
-        """One instance, in the first region of the pool with capacity."""
+    def _named(self, client: http.Api, props: dict[str, Any]) -> dict[str, Any] | None:
+        found = [i for i in self._live(client, props).values() if i.get("name") == props["name"]]
+        return {"id": str(found[0]["id"]), "region": _region(found[0])} if found else None
+
+    def _launch(self, client: http.Api, props: dict[str, Any]) -> dict[str, Any]:
+        """The instance, launched in the first region of the pool with capacity."""
         full = []
         for region in props["regions"]:
             body: dict[str, Any] = {
                 "region_name": region,
                 "instance_type_name": props["instance_type"],
                 "ssh_key_names": [props["ssh_key_name"]],
-                "name": name,
+                "name": props["name"],
             }
             file_system = (props.get("file_systems") or {}).get(region)
             if file_system:
                 body["file_system_names"] = [file_system]
-            launched = self._launch_in(client, props, name, region, body)
+            launched = self._launch_in(client, props, region, body)
             if launched is None:
                 full.append(region)
                 continue
             return launched
         raise http.ApiError(
-            name, "launch", f"no capacity for {props['instance_type']} in any region of the pool ({', '.join(full)})"
+            props["name"],
+            "launch",
+            f"no capacity for {props['instance_type']} in any region of the pool ({', '.join(full)}); nothing launched",
         )
 
     def _launch_in(
-        self, client: http.Api, props: dict[str, Any], name: str, region: str, body: dict[str, Any]
+        self, client: http.Api, props: dict[str, Any], region: str, body: dict[str, Any]
     ) -> dict[str, Any] | None:
         """The instance launched in ``region``; None when the region has no capacity. A launch whose
         outcome is unknown (a timeout, a 5xx) is looked for by name before it is tried again."""
         for attempt in range(LAUNCH_ATTEMPTS):
             try:
                 answer = client.call(
-                    name,
+                    props["name"],
                     f"launch in {region}",
                     "POST",
                     "/instance-operations/launch",
@@ -398,38 +350,31 @@ class GpuPoolProvider(ResourceProvider):
                     return None
                 if not _unknown(error) or attempt == LAUNCH_ATTEMPTS - 1:
                     raise
-                adopted = [i for i in self._reconcile(client, props, []) if i["name"] == name]
-                if adopted:
-                    return adopted[0]
+                adopted = self._named(client, props)
+                if adopted is not None:
+                    return adopted
                 continue
             (instance_id,) = answer["data"]["instance_ids"]
-            return {"id": str(instance_id), "name": name, "region": region}
+            return {"id": str(instance_id), "region": region}
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _terminate(client: http.Api, props: dict[str, Any], ids: list[str]) -> None:
-        """Terminate each instance on its own: one already gone must not spare the others."""
-        for instance_id in ids:
-            body = {"instance_ids": [instance_id]}
-            try:
-                client.call(props["prefix"], "terminate instances", "POST", "/instance-operations/terminate", body)
-            except http.ApiError as error:
-                if not _missing(error):
-                    raise
 
-    @staticmethod
-    def _wait_terminated(client: http.Api, props: dict[str, Any], ids: set[str]) -> None:
-        """Until none of ``ids`` is live (a file system still mounted by one cannot be deleted)."""
-        for _ in range(TERMINATION_POLLS):
-            listed = client.call(props["prefix"], "list instances", "GET", "/instances")["data"]
-            if not any(str(i["id"]) in ids and i.get("status") != "terminated" for i in listed):
-                return
-            client.sleep(POLL_SECONDS)
-        raise http.ApiError(props["prefix"], "terminate instances", "instances are still terminating; try again later")
-
-    @staticmethod
-    def _outs(props: dict[str, Any], instances: list[dict[str, Any]]) -> dict[str, Any]:
-        return {**props, "instances": instances, "regions_used": sorted({i["region"] for i in instances})}
+def _check_budget(client: http.Api, props: dict[str, Any]) -> None:
+    """The pool's hourly cost at the live price, with ``count`` instances, within its budget."""
+    types = client.call(props["name"], "list instance types", "GET", "/instance-types")["data"]
+    wanted = types.get(props["instance_type"])
+    if wanted is None:
+        raise http.ApiError(props["name"], "check budget", f"unknown instance type {props['instance_type']!r}")
+    price = int(wanted["instance_type"]["price_cents_per_hour"]) / 100
+    count = int(props["count"])
+    cost, cap = price * count, float(props["hourly_budget_usd"])
+    if cost > cap:
+        raise http.ApiError(
+            props["name"],
+            "check budget",
+            f"pool {props['pool']}: {count} x {props['instance_type']} at the live price of ${price:.2f}/h is "
+            f"${cost:.2f}/h, over its hourlyBudgetUsd of ${cap:.2f}; nothing was launched",
+        )
 
 
 # ---------------------------------------------------------------------- resources
@@ -456,10 +401,10 @@ class FirewallRules(pulumi.dynamic.Resource, module="lambda-labs", name="Firewal
         super().__init__(FirewallRulesProvider(), name, props, secret_options(opts))
 
 
-class GpuPool(pulumi.dynamic.Resource, module="lambda-labs", name="GpuPool"):
-    instances: pulumi.Output[list[dict[str, Any]]]
-    regions_used: pulumi.Output[list[str]]
+class GpuInstance(pulumi.dynamic.Resource, module="lambda-labs", name="GpuInstance"):
+    instance_id: pulumi.Output[str]
+    region: pulumi.Output[str]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-        outs = {**props, "instances": None, "regions_used": None}
-        super().__init__(GpuPoolProvider(), name, outs, secret_options(opts))
+        outs = {**props, "instance_id": None, "region": None}
+        super().__init__(GpuInstanceProvider(), name, outs, secret_options(opts))
