@@ -143,18 +143,7 @@ class Api:
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float | None:
-        value = response.headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())  # noqa: UP017 - Python 3.10 runs it too
+        return retry_after(response.headers.get("retry-after"))
 
     def _error(self, resource: str, call: str, response: httpx.Response, extra: str = "") -> ApiError:
         code, message = "", response.text[:300]
@@ -166,3 +155,18 @@ class Api:
             code = str(error.get("code", ""))
             message = " ".join(str(error.get(k, "")) for k in ("code", "message", "suggestion") if error.get(k))
         return ApiError(resource, call, self.mask(message) + extra, response.status_code, code)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())  # noqa: UP017 - Python 3.10 runs it too

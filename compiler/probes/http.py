@@ -13,12 +13,11 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from ..integrations.http import retry_after
 from .context import AuthFailed, ProbeFailed, Transient
 from .redact import Redactor
 from .results import FAILURE, SUCCESS, TestRecord
@@ -97,20 +96,6 @@ def classify(method: str, url: str, response: httpx.Response) -> Exception | Non
     if status == 408 or status >= 500:
         return Transient(what)
     return ProbeFailed(what)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _excerpt(response: httpx.Response) -> str:
