@@ -33,6 +33,7 @@ def instance(server: Server, index: int = 0, **changes: Any) -> dict[str, Any]:
         "api_url": server.url,
         "api_key": KEY,
         "pool": "inference",
+        "owner": "sophia-ai/production",
         "name": f"inference-production-{index}",
         "index": index,
         "instance_type": "gpu_1x_a100_sxm4",
@@ -236,6 +237,7 @@ def test_an_instance_a_cancelled_deploy_launched_is_adopted_not_launched_again(c
         "instance_type_name": "gpu_1x_a100_sxm4",
         "ssh_key_names": ["sophia-ops"],
         "name": "inference-production-0",
+        "tags": [{"key": providers.OWNER_TAG, "value": "sophia-ai/production"}],
     }
     fake.handle("POST", "/api/v1/instance-operations/launch", body, f"Bearer {KEY}")  # then the deploy died
     made = PROVIDER.create(instance(server))
@@ -281,3 +283,48 @@ def test_a_new_api_url_or_key_updates_in_place_and_a_renamed_key_is_deleted_firs
     assert moved.changes and moved.replaces == []
     renamed = providers.SshKeyProvider().diff("k", olds, {**olds, "name": "ops-2"})
     assert renamed.replaces == ["name"] and renamed.delete_before_replace
+
+
+def test_a_lost_launch_is_waited_for_not_launched_again_nor_elsewhere(cloud: Any) -> None:
+    fake, server, waits = cloud
+    with_key(fake)
+    fake.list_lag = 2  # the launched instance shows up only on the third listing
+    fake.capacity["us-east-1"] = 1  # and it took the region's last slot
+    fake.fail_after("POST", "/instance-operations/launch", 504)
+    made = PROVIDER.create(instance(server))
+    assert [i["id"] for i in fake.running()] == [made.id] and made.outs["region"] == "us-east-1"
+    assert launches(fake) == ["us-east-1"] and providers.POLL_SECONDS in waits
+
+
+def test_an_instance_of_the_same_name_that_is_not_ours_is_never_adopted(cloud: Any) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    body = {
+        "region_name": "us-west-1",
+        "instance_type_name": "gpu_1x_a10",
+        "ssh_key_names": ["sophia-ops"],
+        "name": "inference-production-0",
+        "tags": [{"key": providers.OWNER_TAG, "value": "another-project/production"}],
+    }
+    fake.handle("POST", "/api/v1/instance-operations/launch", body, f"Bearer {KEY}")
+    made = PROVIDER.create(instance(server))
+    ours = fake.instances[made.id]
+    assert (ours["instance_type"]["name"], ours["region"]["name"]) == ("gpu_1x_a100_sxm4", "us-east-1")
+    assert ours["tags"] == [{"key": providers.OWNER_TAG, "value": "sophia-ai/production"}]
+
+
+def test_a_preempted_instance_is_deleted_at_once(cloud: Any) -> None:
+    fake, server, waits = cloud
+    with_key(fake)
+    made = PROVIDER.create(instance(server))
+    fake.instances[made.id]["status"] = "preempted"
+    waits.clear()
+    PROVIDER.delete(made.id, made.outs)
+    assert waits == [] or max(waits) < providers.POLL_SECONDS
+
+
+def test_the_budget_is_compared_in_cents(cloud: Any) -> None:
+    fake, server, _ = cloud
+    with_key(fake)
+    fake.prices["gpu_1x_a100_sxm4"] = 110  # 3 x $1.10 is exactly the $3.30 budget
+    assert PROVIDER.create(instance(server, count=3, hourly_budget_usd=3.3)).outs["region"] == "us-east-1"

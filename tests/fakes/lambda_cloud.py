@@ -5,7 +5,8 @@ errors as ``{"error": {"code", "message", "suggestion"}}``, Bearer authenticatio
 /file-systems`` beside ``POST /filesystems`` and ``DELETE /filesystems/{id}``, one instance per
 launch, ``instance-operations/launch/insufficient-capacity`` when a region is full.
 
-Simplified: instances are ``active`` as soon as they are launched (no ``booting``), and a
+Simplified: instances are ``active`` as soon as they are launched (no ``booting``; ``list_lag``
+hides a new one from that many listings, as the API may), and a
 terminated one is ``terminating`` until the next listing shows it ``terminated``; there are no
 quotas, billing or per-region firewall rulesets; rate limits are not enforced, but ``fail`` scripts
 any answer (a 429 with ``Retry-After``, a 5xx) for the next calls to a path, and ``fail_after``
@@ -50,6 +51,9 @@ class LambdaCloud:
     scripted: dict[tuple[str, str], list[tuple[int, Any, dict[str, str]]]] = field(default_factory=dict)
     # (method, path) -> statuses to answer with after doing the work, first to last.
     after: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # How many listings a new instance is missing from (the API can take a while to list one).
+    list_lag: int = 0
+    hidden: dict[str, int] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -136,11 +140,17 @@ class LambdaCloud:
             "instance_type": {"name": kind, "price_cents_per_hour": self.prices[kind]},
             "ssh_key_names": body["ssh_key_names"],
             "file_system_names": body.get("file_system_names", []),
+            "tags": body.get("tags", []),
         }
+        self.hidden[instance_id] = self.list_lag
         return 200, {"data": {"instance_ids": [instance_id]}}, {}
 
     def _get_instances(self, rest: list[str], body: Any) -> tuple[int, Any, dict[str, str]]:
-        listed = [dict(i) for i in self.instances.values() if i["status"] != "terminated"]
+        listed = [
+            dict(i) for i in self.instances.values() if i["status"] != "terminated" and not self.hidden.get(i["id"])
+        ]
+        for instance_id, lag in self.hidden.items():
+            self.hidden[instance_id] = max(0, lag - 1)
         for instance in self.instances.values():  # seen terminating once, terminated by the next look
             if instance["status"] == "terminating":
                 instance["status"] = "terminated"

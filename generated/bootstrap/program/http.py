@@ -130,16 +130,15 @@ class Api:
 
     def _space(self, pace: tuple[str, float] | None) -> None:
         """Wait until the next call keeps to ``per_second`` and to its kind's ``pace``."""
-        with self._lock:
+        with self._lock:  # reserve a slot; wait for it outside the lock, so other kinds are not held up
             now = self.clock()
-            ready = max(self._next, self._kinds.get(pace[0], 0.0) if pace else 0.0)
-            if ready > now:
-                self.sleep(ready - now)
-                now = ready
+            slot = max(now, self._next, self._kinds.get(pace[0], 0.0) if pace else 0.0)
             if self.per_second:
-                self._next = now + 1.0 / self.per_second
+                self._next = slot + 1.0 / self.per_second
             if pace:
-                self._kinds[pace[0]] = now + pace[1]
+                self._kinds[pace[0]] = slot + pace[1]
+        if slot > now:
+            self.sleep(slot - now)
 
     def _delay(self, attempt: int) -> float:
         return float(min(self.backoff * 2**attempt, self.backoff_cap))

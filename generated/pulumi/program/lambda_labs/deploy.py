@@ -85,6 +85,8 @@ def deploy_pool(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Comp
         "api_url": config.get("apiUrl", DEFAULT_API),
         "api_key": stack.secrets(account_name)[API_KEY],
         "pool": component.name,
+        # The tag an instance is launched with, and adopted by: this project and stack only.
+        "owner": f"{stack.project['name']}/{stack.environment}",
         "instance_type": settings["instanceType"],
         "regions": regions,
         "count": count,

@@ -52,6 +52,9 @@ PER_SECOND = 1.0
 TERMINATION_POLLS = 60  # a pool's delete waits up to this many polls of POLL_SECONDS
 POLL_SECONDS = 10.0
 LAUNCH_ATTEMPTS = 3  # a launch whose outcome was unknown, and that did not happen, is tried again
+ADOPT_POLLS = 6  # after an unknown outcome, looks (POLL_SECONDS apart) for the instance before relaunching
+MAX_NAME = 64  # the API's limit on an instance name
+OWNER_TAG = "sophia-iac-owner"  # project/stack of the program that launched an instance
 
 # How the providers wait (between calls, before a retry, for terminations); the tests record it.
 SLEEP = time.sleep
@@ -260,15 +263,17 @@ class GpuInstanceProvider(ResourceProvider):
         name = str(props["name"])
         if int(props["index"]) >= int(props["max_count"]):
             raise http.ApiError(name, "launch", f"instance {props['index']} is beyond maxCount {props['max_count']}")
-        running = self._named(client, props)  # one a failed attempt launched: adopt it
+        if len(name) > MAX_NAME:
+            raise http.ApiError(name, "launch", f"the instance name is longer than the API's {MAX_NAME} characters")
+        running = self._ours(client, props)  # one a failed or cancelled attempt launched: adopt it
         if running is None:
             _check_budget(client, props)
             running = self._launch(client, props)
         return CreateResult(running["id"], {**props, "instance_id": running["id"], "region": running["region"]})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        found = self._live(api(props), props).get(id_)
-        if found is None:
+        found = self._listed(api(props), props).get(id_)
+        if found is None or found.get("status") in GONE:
             return ReadResult(None, {})  # terminated outside Pulumi: refresh drops it, the next up launches it
         return ReadResult(id_, {**props, "region": _region(found)})
 
@@ -281,28 +286,46 @@ class GpuInstanceProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         client = api(props)
-        try:
-            client.call(props["name"], "terminate", "POST", "/instance-operations/terminate", {"instance_ids": [id_]})
-        except http.ApiError as error:
-            if not _missing(error):
-                raise
-            return
         for _ in range(TERMINATION_POLLS):  # a file system it mounts cannot be deleted before it is gone
-            if id_ not in self._live(client, props, include_terminating=True):
+            found = self._listed(client, props).get(id_)
+            status = None if found is None else found.get("status")
+            if status in (None, "terminated", "preempted"):
                 return
+            if status != "terminating":
+                body = {"instance_ids": [id_]}
+                try:
+                    client.call(props["name"], "terminate", "POST", "/instance-operations/terminate", body)
+                except http.ApiError as error:
+                    if not _missing(error) and error.status is not None and error.status < 500:
+                        # Gone or going meanwhile? The next look says; anything else is a real failure.
+                        if self._listed(client, props).get(id_, {}).get("status") not in (None, *GONE):
+                            raise
             client.sleep(POLL_SECONDS)
         raise http.ApiError(props["name"], "terminate", "the instance is still terminating; try again later")
 
     # ------------------------------------------------------------------ how
 
     @staticmethod
-    def _live(client: http.Api, props: dict[str, Any], include_terminating: bool = False) -> dict[str, Any]:
-        gone = ("terminated",) if include_terminating else GONE
+    def _listed(client: http.Api, props: dict[str, Any]) -> dict[str, Any]:
         listed = client.call(props["name"], "list instances", "GET", "/instances")["data"]
-        return {str(i["id"]): i for i in listed if i.get("status") not in gone}
+        return {str(i["id"]): i for i in listed}
 
-    def _named(self, client: http.Api, props: dict[str, Any]) -> dict[str, Any] | None:
-        found = [i for i in self._live(client, props).values() if i.get("name") == props["name"]]
+    def _ours(self, client: http.Api, props: dict[str, Any]) -> dict[str, Any] | None:
+        """The live instance this resource launched before its answer was lost, if any: its name, its tag
+        of this stack, its type and one of its regions must all match (another stack's or a hand-made
+        instance of the same name is never taken)."""
+        found = [
+            i
+            for i in self._listed(client, props).values()
+            if i.get("status") not in GONE
+            and i.get("name") == props["name"]
+            and _tag(i, OWNER_TAG) == props["owner"]
+            and (i.get("instance_type") or {}).get("name") == props["instance_type"]
+            and _region(i) in props["regions"]
+        ]
+        if len(found) > 1:
+            ids = ", ".join(str(i["id"]) for i in found)
+            raise http.ApiError(props["name"], "launch", f"several live instances carry this name and owner ({ids})")
         return {"id": str(found[0]["id"]), "region": _region(found[0])} if found else None
 
     def _launch(self, client: http.Api, props: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +337,7 @@ class GpuInstanceProvider(ResourceProvider):
                 "instance_type_name": props["instance_type"],
                 "ssh_key_names": [props["ssh_key_name"]],
                 "name": props["name"],
+                "tags": [{"key": OWNER_TAG, "value": props["owner"]}],
             }
             file_system = (props.get("file_systems") or {}).get(region)
             if file_system:
@@ -332,8 +356,12 @@ class GpuInstanceProvider(ResourceProvider):
     def _launch_in(
         self, client: http.Api, props: dict[str, Any], region: str, body: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """The instance launched in ``region``; None when the region has no capacity. A launch whose
-        outcome is unknown (a timeout, a 5xx) is looked for by name before it is tried again."""
+        """The instance launched in ``region``; None when the region has no capacity.
+
+        A launch whose outcome is unknown (a timeout, a 5xx) may have happened: the instance is looked
+        for (a new one can take a while to be listed) before this launch is tried again, and never in
+        another region; if it is still unknown after the last attempt, the deploy fails without launching.
+        """
         for attempt in range(LAUNCH_ATTEMPTS):
             try:
                 answer = client.call(
@@ -346,17 +374,27 @@ class GpuInstanceProvider(ResourceProvider):
                     idempotent=False,
                 )
             except http.ApiError as error:
-                if error.code == INSUFFICIENT_CAPACITY:
+                if error.code == INSUFFICIENT_CAPACITY and attempt == 0:
                     return None
-                if not _unknown(error) or attempt == LAUNCH_ATTEMPTS - 1:
+                if not _unknown(error):
                     raise
-                adopted = self._named(client, props)
-                if adopted is not None:
-                    return adopted
+                for _ in range(ADOPT_POLLS):
+                    adopted = self._ours(client, props)
+                    if adopted is not None:
+                        return adopted
+                    client.sleep(POLL_SECONDS)
+                if attempt == LAUNCH_ATTEMPTS - 1:
+                    raise http.ApiError(
+                        props["name"], "launch", f"{error}; no instance of this name appeared, and none was launched"
+                    ) from None
                 continue
             (instance_id,) = answer["data"]["instance_ids"]
             return {"id": str(instance_id), "region": region}
         raise AssertionError("unreachable")
+
+
+def _tag(instance: dict[str, Any], key: str) -> str | None:
+    return next((str(t.get("value")) for t in instance.get("tags") or [] if t.get("key") == key), None)
 
 
 def _check_budget(client: http.Api, props: dict[str, Any]) -> None:
@@ -365,10 +403,10 @@ def _check_budget(client: http.Api, props: dict[str, Any]) -> None:
     wanted = types.get(props["instance_type"])
     if wanted is None:
         raise http.ApiError(props["name"], "check budget", f"unknown instance type {props['instance_type']!r}")
-    price = int(wanted["instance_type"]["price_cents_per_hour"]) / 100
-    count = int(props["count"])
-    cost, cap = price * count, float(props["hourly_budget_usd"])
-    if cost > cap:
+    cents, count = int(wanted["instance_type"]["price_cents_per_hour"]), int(props["count"])
+    cap_cents = round(float(props["hourly_budget_usd"]) * 100)  # in cents: no float rounding at the cap
+    price, cost, cap = cents / 100, cents * count / 100, cap_cents / 100
+    if cents * count > cap_cents:
         raise http.ApiError(
             props["name"],
             "check budget",
