@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..names import module_name
 
@@ -57,6 +59,9 @@ class IntegrationType:
     # What it is to the rest of the project (ROLES): the pipeline's repository, cloud or stacks,
     # or where GPU pools run.
     roles: tuple[str, ...] = ()
+    # Non-secret settings the application reads, from the config of one environment: name -> value,
+    # exported by that environment's ESC environment as ``<INTEGRATION>_<NAME>`` (JSON unless a string).
+    application: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     @property
     def schema(self) -> str:

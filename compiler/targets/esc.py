@@ -27,8 +27,8 @@ import json
 import re
 
 from ..access import alert_routes_read
-from ..model import Environment, Integration, Model
-from ..names import alert_webhook_key
+from ..model import Environment, Integration, Model, thaw
+from ..names import alert_webhook_key, env_var
 from ..render import RenderContext, header, template
 
 ROOT = "esc"
@@ -86,8 +86,22 @@ def exported_secrets(model: Model, env: Environment) -> dict[str, str]:
 
 def secret_variables(model: Model, env: Environment) -> dict[str, str]:
     out = {var: reference(env.esc_secrets, path) for var, path in exported_secrets(model, env).items()}
+    out.update(application_variables(model, env))
     out["SOPHIA_ENVIRONMENT"] = env.name
     return dict(sorted(out.items()))
+
+
+def application_variables(model: Model, env: Environment) -> dict[str, str]:
+    """Environment variable -> value: the non-secret settings of the integrations enabled in ``env`` that
+    the application reads (a type's ``application`` hook), JSON unless a string."""
+    out = {}
+    for i in model.integrations:
+        if i.type.application is None or not i.enabled(env.name):
+            continue
+        for name, value in i.type.application(thaw(i.per_env[env.name].config)).items():
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+            out[env_var(i.name, name, {})] = text
+    return out
 
 
 def _render(ctx: RenderContext, env: Environment, project: str) -> str:

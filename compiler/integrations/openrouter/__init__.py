@@ -1,6 +1,23 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..base import IntegrationType
+
+
+def routing(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the application sends OpenRouter per task (``OPENROUTER_ROUTING``): the ``models`` list (the
+    model, then its fallbacks, tried in order) and the ``provider`` routing preferences of the request
+    body (``sort``, ``data_collection``, fallbacks between providers allowed)."""
+    provider = {
+        "sort": config.get("providerSort", "price"),
+        "data_collection": config.get("dataCollection", "allow"),
+        "allow_fallbacks": True,
+    }
+    tasks = {m["task"]: {"models": [m["model"], *m.get("fallbacks", [])]} for m in config.get("models", [])}
+    return {"routing": {"default": {"models": [config["defaultModel"]]}, "tasks": tasks, "provider": provider}}
+
 
 # OpenRouter's key management API (/api/v1/keys, with a provisioning key)
 # creates and deletes API keys, so rotation is automatic and zero-downtime.
@@ -11,4 +28,5 @@ ENTRY = IntegrationType(
     component="OpenRouter",
     automatic_rotation=True,
     docs="https://openrouter.ai/docs/api-reference/overview",
+    application=routing,
 )
