@@ -26,6 +26,7 @@ import pulumi
 from program import runtime
 from program.aws import deploy as aws
 from program.lambda_labs import deploy as lambda_labs
+from program.openrouter import deploy as openrouter
 from program.slack import deploy as slack
 from program.snowflake import deploy as snowflake
 from program.vercel import deploy as vercel
@@ -120,7 +121,7 @@ INTEGRATIONS = [
     runtime.Instance(
         name='openrouter',
         type='sophia:integrations:OpenRouter',
-        deploy=runtime.component,
+        deploy=openrouter.deploy,
         meta={
             'description': 'OpenRouter LLM routing - the most cost-effective model per task, with fallbacks when a model is unavailable.',
             'labels': {'team': 'ai-platform'},

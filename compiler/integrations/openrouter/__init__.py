@@ -19,8 +19,10 @@ def routing(config: Mapping[str, Any]) -> dict[str, Any]:
     return {"routing": {"default": {"models": [config["defaultModel"]]}, "tasks": tasks, "provider": provider}}
 
 
-# OpenRouter's key management API (/api/v1/keys, with a provisioning key)
-# creates and deletes API keys, so rotation is automatic and zero-downtime.
+# OpenRouter's key management API (/api/v1/keys, with a management key,
+# formerly "provisioning key") creates and deletes API keys, so rotation is
+# automatic and zero-downtime; the program keeps the environment's key and its
+# monthly credit limit (providers.py).
 ENTRY = IntegrationType(
     name="openrouter",
     title="OpenRouter",
@@ -28,5 +30,8 @@ ENTRY = IntegrationType(
     component="OpenRouter",
     automatic_rotation=True,
     docs="https://openrouter.ai/docs/api-reference/overview",
+    requirements=("httpx==0.28.1",),
+    references=(("managementKeyRef", "secret"),),
+    deploys=True,
     application=routing,
 )

@@ -1,0 +1,140 @@
+"""A stateful fake of OpenRouter's key management API (``/api/v1/keys``) on 127.0.0.1.
+
+From OpenRouter's OpenAPI ("Management API keys"): Bearer management key; ``POST /keys`` answers
+201 ``{"data": {...}, "key": "sk-or-v1-..."}`` (the key shown once); ``GET``/``PATCH
+/keys/{hash}`` answer ``{"data": {...}}``; ``DELETE /keys/{hash}`` answers ``{"deleted": true}``;
+errors ``{"error": {"code": <status>, "message": ...}}``, 403 for a key that is not a management
+key. Simplified: no usage, workspaces, expiry or pagination; ``fail``/``fail_after`` script answers.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PREFIX = "/api/v1"
+
+
+@dataclass
+class OpenRouter:
+    management_key: str
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # hash -> the key string, as a service would hold it
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    scripted: dict[tuple[str, str], list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    after: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail(self, method: str, path: str, status: int, headers: dict[str, str] | None = None) -> None:
+        self.scripted.setdefault((method, PREFIX + path), []).append((status, headers or {}))
+
+    def fail_after(self, method: str, path: str, status: int) -> None:
+        self.after.setdefault((method, PREFIX + path), []).append(status)
+
+    def handle(self, method: str, path: str, body: Any, authorization: str) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
+            self.calls.append((method, path, body))
+            queue = self.scripted.get((method, path))
+            if queue:
+                status, headers = queue.pop(0)
+                return status, _error(status, "scripted"), headers
+            if authorization != f"Bearer {self.management_key}":
+                return 403, _error(403, "Only management keys can perform this operation"), {}
+            answer = self._route(method, path.removeprefix(PREFIX), body)
+            lost = self.after.get((method, path))
+            if lost:
+                return lost.pop(0), _error(502, "lost"), {}
+            return answer
+
+    def _route(self, method: str, route: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        parts = route.strip("/").split("/")
+        if parts[0] != "keys":
+            return 404, _error(404, "Resource not found"), {}
+        if len(parts) == 1 and method == "GET":
+            return 200, {"data": list(self.keys.values())}, {}
+        if len(parts) == 1 and method == "POST":
+            if not body.get("name"):
+                return 400, _error(400, "Invalid request parameters"), {}
+            digest = secrets.token_hex(32)
+            self.keys[digest] = {
+                "hash": digest,
+                "name": body["name"],
+                "label": "sk-or-v1-...",
+                "disabled": False,
+                "limit": body.get("limit"),
+                "limit_reset": body.get("limit_reset"),
+            }
+            self.values[digest] = "sk-or-v1-" + secrets.token_hex(32)
+            return 201, {"data": self.keys[digest], "key": self.values[digest]}, {}
+        found = self.keys.get(parts[1]) if len(parts) == 2 else None
+        if found is None:
+            return 404, _error(404, "Resource not found"), {}
+        if method == "GET":
+            return 200, {"data": found}, {}
+        if method == "PATCH":
+            found.update({k: v for k, v in body.items() if k in ("name", "disabled", "limit", "limit_reset")})
+            return 200, {"data": found}, {}
+        if method == "DELETE":
+            del self.keys[parts[1]]
+            return 200, {"deleted": True}, {}
+        return 405, _error(405, "Method not allowed"), {}
+
+
+def _error(status: int, message: str) -> dict[str, Any]:
+    return {"error": {"code": status, "message": message}}
+
+
+class Server:
+    def __init__(self, service: OpenRouter) -> None:
+        self.service = service
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(service))
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _handler(service: OpenRouter) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def do_PATCH(self) -> None:
+            self._serve()
+
+        def do_DELETE(self) -> None:
+            self._serve()
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            status, answer, headers = service.handle(
+                self.command, self.path, json.loads(raw) if raw else None, self.headers.get("Authorization", "")
+            )
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
