@@ -228,13 +228,28 @@ def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     """Each environment's effective spec against the kind and type schemas, and its config references."""
     entry = REGISTRY[doc.data["spec"]["type"]]
     out = _config_references(doc, entry.references, catalog) + _unique_keys(doc, entry.unique_keys)
+    out += _service_rules(doc, entry.config_problems)
     for env, eff in _overridden(doc, catalog):
         problems = _overridden_integration(eff, overrides_of(doc)[env], entry.schema)
         problems = problems or (
-            _config_references(eff, entry.references, catalog) + _unique_keys(eff, entry.unique_keys)
+            _config_references(eff, entry.references, catalog)
+            + _unique_keys(eff, entry.unique_keys)
+            + _service_rules(eff, entry.config_problems)
         )
         out += [in_environment(p, env) for p in problems if p not in out]
     return out
+
+
+def _service_rules(doc: Document, rules: Any) -> list[Diagnostic]:
+    """E210: what the integration's service would refuse in its config, at the place in the spec."""
+    config = doc.data["spec"].get("config")
+    if rules is None or not isinstance(config, dict):
+        return []
+    found = []
+    for path, message in rules(config):
+        where = ("spec", "config", *path)
+        found.append(error(doc.locate(where), "E210", message, path=format_path(where)))
+    return found
 
 
 def _overridden_integration(eff: Document, patch: dict[str, Any], type_schema: str) -> list[Diagnostic]:

@@ -35,6 +35,7 @@ CODES: dict[str, str] = {
     "E207": "no Environment declared",
     "E208": "duplicate generated name",
     "E209": "reference to an undefined secret of the integration",
+    "E210": "integration config its service would refuse",
     # E3xx: secrets
     "E301": "plaintext secret in a spec",
     # E4xx: values

@@ -156,3 +156,66 @@ def test_a_gpu_pool_is_protected_where_its_environment_is_unless_it_opts_out() -
     opted_out = model(source + "---\n" + pool + "  overrides:\n    production: {protect: false}\n")
     production = next(e for e in opted_out.environments if e.name == "production")
     assert stack_config(opted_out, production, MAIN)["demo:gpuPools"]["pool"]["protect"] is False
+
+
+PORTKEY = (
+    "  description: Gateway.\n  config:\n    workspace: demo\n"
+    "    virtualKeys: [{slug: anthropic-main, provider: anthropic}, {slug: openai-main, provider: openai}]\n"
+    "    routing: {strategy: fallback, targets: [{virtualKey: anthropic-main}, {virtualKey: openai-main}]}\n"
+)
+PORTKEY_KEY = "    api-key: {esc: portkey.apiKey, rotation: manual}\n"
+SERVICE_RULES = [
+    ("a valid gateway", integration("portkey", "portkey", PORTKEY, PORTKEY_KEY), None),
+    (
+        "a target naming no virtual key",
+        integration(
+            "portkey", "portkey", PORTKEY.replace("{virtualKey: openai-main}", "{virtualKey: openai}"), PORTKEY_KEY
+        ),
+        ("E210", 10, 88),
+    ),
+    (
+        "a production load balance with every weight 0",
+        integration(
+            "portkey",
+            "portkey",
+            PORTKEY
+            + "  overrides:\n    production:\n      config:\n        routing:\n          strategy: loadbalance\n"
+            "          targets: [{virtualKey: anthropic-main, weight: 0}]\n",
+            PORTKEY_KEY,
+        ),
+        ("E210", 16, 20),
+    ),
+    (
+        "a cache shorter than Portkey keeps anything",
+        integration("portkey", "portkey", PORTKEY + "    cache: {mode: simple, maxAge: 30s}\n", PORTKEY_KEY),
+        ("E210", 11, 12),
+    ),
+]
+
+
+@pytest.mark.parametrize("source, problem", [(s, p) for _, s, p in SERVICE_RULES], ids=[c[0] for c in SERVICE_RULES])
+def test_what_the_service_would_refuse_fails_validate(source: str, problem: tuple[str, int, int] | None) -> None:
+    assert problems(source) == ([problem] if problem else [])
+
+
+def test_the_gateway_config_is_rendered_as_portkey_documents_it() -> None:
+    from compiler.integrations.portkey import gateway
+
+    config = {
+        "routing": {
+            "strategy": "loadbalance",
+            "onStatusCodes": [429],
+            "targets": [{"virtualKey": "a", "weight": 0.7}, {"virtualKey": "b", "weight": 0.3, "model": "gpt-4o"}],
+        },
+        "retry": {"attempts": 3, "onStatusCodes": [429, 503]},
+        "cache": {"mode": "semantic", "maxAge": "1h"},
+    }
+    assert gateway(config) == {
+        "strategy": {"mode": "loadbalance"},  # on_status_codes moves a fallback on; a load balance has none
+        "targets": [
+            {"virtual_key": "a", "weight": 0.7},
+            {"virtual_key": "b", "weight": 0.3, "override_params": {"model": "gpt-4o"}},
+        ],
+        "retry": {"attempts": 3, "on_status_codes": [429, 503]},
+        "cache": {"mode": "semantic", "max_age": 3600},
+    }

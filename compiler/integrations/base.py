@@ -62,6 +62,9 @@ class IntegrationType:
     # Non-secret settings the application reads, from the config of one environment: name -> value,
     # exported by that environment's ESC environment as ``<INTEGRATION>_<NAME>`` (JSON unless a string).
     application: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # What the service would refuse in one environment's config (beyond its schema): (path inside
+    # config, message) pairs, reported at their location in the spec as E210.
+    config_problems: Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
 
     @property
     def schema(self) -> str:

@@ -1,6 +1,78 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ...schemas import duration_seconds
 from ..base import IntegrationType
+
+
+def gateway(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The Portkey gateway config of one environment, as Portkey documents it (gateway-config.schema.json):
+    the application sends it as ``x-portkey-config`` (``PORTKEY_GATEWAY_CONFIG``)."""
+    routing = config["routing"]
+    strategy: dict[str, Any] = {"mode": routing["strategy"]}
+    if routing.get("onStatusCodes") and routing["strategy"] == "fallback":  # what moves a fallback on
+        strategy["on_status_codes"] = list(routing["onStatusCodes"])
+    targets = []
+    for target in routing["targets"]:
+        rendered: dict[str, Any] = {"virtual_key": target["virtualKey"]}
+        if routing["strategy"] == "loadbalance":
+            rendered["weight"] = target.get("weight", 1)
+        if "model" in target:
+            rendered["override_params"] = {"model": target["model"]}
+        targets.append(rendered)
+    out: dict[str, Any] = {"strategy": strategy, "targets": targets}
+    if "retry" in config:
+        retry: dict[str, Any] = {"attempts": config["retry"]["attempts"]}
+        if config["retry"].get("onStatusCodes"):
+            retry["on_status_codes"] = list(config["retry"]["onStatusCodes"])
+        out["retry"] = retry
+    if "cache" in config:
+        cached: dict[str, Any] = {"mode": config["cache"]["mode"]}
+        if "maxAge" in config["cache"]:
+            cached["max_age"] = duration_seconds(config["cache"]["maxAge"])
+        out["cache"] = cached
+    return out
+
+
+@cache
+def _shape() -> Any:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).with_name("gateway-config.schema.json")).read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def problems(config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What Portkey would refuse in this config: targets naming no declared virtual key, a load balance
+    whose weights are all 0, and anything the rendered gateway config breaks of Portkey's documented shape."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    routing = config.get("routing") or {}
+    declared = {k["slug"] for k in config.get("virtualKeys", [])}
+    for i, target in enumerate(routing.get("targets", [])):
+        if target.get("virtualKey") not in declared:
+            where = ("routing", "targets", i, "virtualKey")
+            known = ", ".join(sorted(declared))
+            out.append((where, f"virtual key '{target.get('virtualKey')}' is not one of virtualKeys ({known})"))
+    if routing.get("strategy") == "loadbalance" and not any(t.get("weight", 1) > 0 for t in routing.get("targets", [])):
+        out.append(
+            (("routing", "targets"), "every target of the load balance has weight 0: no request could be served")
+        )
+    if out or "routing" not in config:
+        return out
+    # Where in the spec each part of the rendered config comes from.
+    origin: dict[Any, tuple[str | int, ...]] = {"strategy": ("routing",), "targets": ("routing", "targets")}
+    for error in sorted(_shape().iter_errors(gateway(config)), key=lambda e: list(e.absolute_path)):
+        parts = list(error.absolute_path)
+        path = ".".join(str(p) for p in parts) or "the config"
+        message = f"the rendered Portkey gateway config breaks Portkey's documented shape at {path}: {error.message}"
+        out.append((origin.get(parts[0], (parts[0],)) if parts else ("routing",), message))
+    return out
+
 
 # Portkey's Admin API creates and deletes API keys (POST /api-keys/{type}/{sub-type}),
 # so the rotation job can issue the new key before revoking the old one.
@@ -11,4 +83,6 @@ ENTRY = IntegrationType(
     component="Portkey",
     automatic_rotation=True,
     docs="https://portkey.ai/docs/api-reference/admin-api/introduction",
+    application=lambda config: {"gateway_config": gateway(config)} if "routing" in config else {},
+    config_problems=problems,
 )
