@@ -325,6 +325,7 @@ def _unique_keys(doc: Document, fields: Iterable[str]) -> list[Diagnostic]:
 def _config_references(doc: Document, references: Iterable[tuple[str, str]], catalog: Catalog) -> list[Diagnostic]:
     known = {
         "secret": ("E209", "secret", list(doc.data["spec"].get("secrets") or {})),
+        "app-secret": ("E209", "secret", list(doc.data["spec"].get("secrets") or {})),
         "alert-route": ("E204", "alert route", catalog.alert_routes()),
     }
     out = []

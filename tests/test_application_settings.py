@@ -45,3 +45,25 @@ def test_a_disabled_integration_exports_no_settings(tmp_path: object) -> None:
     disabled = type(integration)(**{**integration.__dict__, "per_env": {**integration.per_env, "staging": off}})
     stripped = type(model)(**{**model.__dict__, "integrations": (disabled,)})
     assert isinstance(env, Environment) and application_variables(stripped, env) == {}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_gong_and_hubspot_settings_and_webhook_material_reach_the_application(env: str) -> None:
+    variables = exported(env)
+    model = platform_model()
+    gong = next(i for i in model.integrations if i.type.name == "gong").per_env[env].config
+    hubspot = next(i for i in model.integrations if i.type.name == "hubspot").per_env[env].config
+    assert json.loads(variables["GONG_SETTINGS"])["rateLimit"] == dict(gong["rateLimit"])
+    assert json.loads(variables["HUBSPOT_SETTINGS"])["rateLimit"] == dict(hubspot["rateLimit"])
+    # Verification material: from the secrets environment, never a value in the repository.
+    secrets = f"${{environments.sophia-ai.{env}-secrets."
+    assert variables["GONG_WEBHOOK_PUBLIC_KEY"] == f"{secrets}gong.webhookPublicKey}}"
+    assert variables["HUBSPOT_CLIENT_SECRET"] == f"{secrets}hubspot.clientSecret}}"
+
+
+def test_only_the_application_reads_webhook_material() -> None:
+    stack = (platform_generated() / "pulumi" / "Pulumi.production.yaml").read_text(encoding="utf-8")
+    reads = YAML(typ="safe").load(stack)["config"]["sophia-ai:secrets"]
+    assert "webhook-public-key" not in reads.get("gong", {}) and "client-secret" not in reads.get("hubspot", {})
+    esc = (platform_generated() / "esc" / "production.yaml").read_text(encoding="utf-8")
+    assert "webhookPublicKey" not in str(YAML(typ="safe").load(esc)["values"]["pulumiConfig"])

@@ -12,7 +12,7 @@ from tests.units import integration, model, plain, problems
 
 GONG = (
     "  description: Calls.\n  config:\n    baseUrl: https://api.gong.io\n"
-    "    rateLimit: {requestsPerSecond: 1, requestsPerDay: 500}\n"
+    "    rateLimit: {requestsPerSecond: 1, requestsPerDay: 500}\n    webhookVerification: false\n"
 )
 KEY = "    access-key: {esc: gong.accessKey, rotation: manual}\n"
 
@@ -21,19 +21,19 @@ CHECKS = [
     (
         "an undefined rotation policy",
         integration("gong", "gong", GONG, "    access-key: {esc: gong.accessKey, rotation: ninty-day}\n"),
-        ("E202", 11, 49),
+        ("E202", 12, 49),
     ),
     (
         "an override of an undefined environment",
         integration("gong", "gong", GONG + "  overrides:\n    prodution: {enabled: false}\n", ""),
-        ("E203", 11, 5),
+        ("E203", 12, 5),
     ),
     (
         "an override that breaks the schema only in production",
         integration(
             "gong", "gong", GONG + "  overrides:\n    production:\n      config: {rateLimit: {requestsPerSecond: 9}}\n"
         ),
-        ("E108", 12, 47),
+        ("E108", 13, 47),
     ),
     (
         "two secrets deriving one environment variable",
@@ -43,12 +43,12 @@ CHECKS = [
             GONG,
             KEY + "    access-key-2: {esc: gong.other, rotation: manual, envVar: GONG_ACCESS_KEY}\n",
         ),
-        ("E208", 12, 5),
+        ("E208", 13, 5),
     ),
     (
         "a name defined twice",
         integration("gong", "gong", GONG, KEY) + "---\n" + integration("gong", "gong", GONG, KEY),
-        ("E201", 15, 18),
+        ("E201", 16, 18),
     ),
     (
         "a GPU pool on an undefined integration",
@@ -219,3 +219,17 @@ def test_the_gateway_config_is_rendered_as_portkey_documents_it() -> None:
         "retry": {"attempts": 3, "on_status_codes": [429, 503]},
         "cache": {"mode": "semantic", "max_age": 3600},
     }
+
+
+def test_gong_webhook_verification_needs_the_key_it_verifies_with() -> None:
+    base = (
+        "  description: Calls.\n  config:\n    baseUrl: https://api.gong.io\n"
+        "    rateLimit: {requestsPerSecond: 1, requestsPerDay: 500}\n"
+    )
+    on = base + "    webhookVerification: true\n"
+    assert problems(integration("gong", "gong", on, KEY)) == [("E210", 10, 26)]
+    assert problems(integration("gong", "gong", base, KEY)) == []  # not asked for: nothing to wire
+    wired = on + "    webhookPublicKeyRef: webhook-key\n"
+    assert problems(integration("gong", "gong", wired, KEY)) == [("E209", 11, 26)]  # no such secret
+    declared = KEY + "    webhook-key: {esc: gong.webhookKey, rotation: manual}\n"
+    assert problems(integration("gong", "gong", wired, declared)) == []

@@ -40,8 +40,9 @@ class IntegrationType:
     docs: str
     requirements: tuple[str, ...] = ()
     # Config fields naming another thing, checked like every other reference:
-    # dotted path (``[]`` walks a list) -> "secret" (this integration's secrets)
-    # or "alert-route" (the Project's alert routes).
+    # dotted path (``[]`` walks a list) -> "secret" (one of this integration's secrets, which its
+    # Pulumi module reads), "app-secret" (one only the application reads, from ESC) or
+    # "alert-route" (the Project's alert routes).
     references: tuple[tuple[str, str], ...] = ()
     # Config list fields whose items name a resource (``roles[].name``): each must be unique.
     # ``a[].x+y[]`` makes the key from several fields of one item (one resource per combination).
