@@ -13,6 +13,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -67,6 +68,7 @@ class OpenRouter:
                 "disabled": False,
                 "limit": body.get("limit"),
                 "limit_reset": body.get("limit_reset"),
+                "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             }
             self.values[digest] = "sk-or-v1-" + secrets.token_hex(32)
             return 201, {"data": self.keys[digest], "key": self.values[digest]}, {}

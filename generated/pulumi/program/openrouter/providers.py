@@ -12,7 +12,7 @@ Errors are ``{"error": {"code": <status>, "message": ...}}``.
 
 The new key is a secret output (never in a plain output or log); writing it into the ESC secrets
 environment is the rotation runner's job. A create whose answer is lost cannot be recovered (the
-key is shown once), so a key of the same name found afterwards is deleted and made again.
+key is shown once), so a key of the same name made since the request is deleted and made again.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pulumi
@@ -47,6 +48,19 @@ def api(props: dict[str, Any]) -> http.Api:
         return client
 
 
+# Clock difference tolerated between this machine and OpenRouter when telling a key made by a lost
+# request from an older one.
+SKEW = timedelta(minutes=2)
+
+
+def _created(key: dict[str, Any]) -> datetime:
+    """When a key was made (its ``created_at``); the distant past when it does not say."""
+    try:
+        return datetime.fromisoformat(str(key.get("created_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)  # noqa: UP017
+
+
 def _settings(props: dict[str, Any]) -> dict[str, Any]:
     return {"name": props["name"], "limit": props["limit"], "limit_reset": props["limit_reset"]}
 
@@ -58,14 +72,17 @@ class ApiKeyProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = api(props)
+        asked = datetime.now(timezone.utc) - SKEW  # noqa: UP017 - Python 3.10 runs it too
         try:
             answer = client.call(props["name"], "create API key", "POST", "/keys", _settings(props), idempotent=False)
         except http.ApiError as error:
             if error.status is not None and error.status < 500:
                 raise
-            # Lost answer: a key made then cannot be read again. Delete any of this name, then make it anew.
+            # Lost answer: a key made then cannot be read again. Delete a key of this name made since the
+            # request (never an older one: it may be in use), then make it anew.
             for found in self._named(client, props):
-                client.call(props["name"], "delete API key", "DELETE", f"/keys/{found['hash']}")
+                if _created(found) >= asked:
+                    client.call(props["name"], "delete API key", "DELETE", f"/keys/{found['hash']}")
             answer = client.call(props["name"], "create API key", "POST", "/keys", _settings(props), idempotent=False)
         data = answer["data"]
         return CreateResult(str(data["hash"]), {**props, "hash": str(data["hash"]), "key": answer["key"]})
