@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -169,3 +170,22 @@ def retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())  # noqa: UP017 - Python 3.10 runs it too
+
+
+_SHARED: dict[tuple[str, str, str], Api] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(
+    base_url: str, credential: str, service: str, *, per_second: float | None = None, sleep: Callable[[float], None]
+) -> Api:
+    """The one client of this process for a service, URL and credential: resources created at once (in
+    the dynamic-provider process's threads) share its rate limits. The key indexes it only as a digest."""
+    key = (service, base_url, hashlib.sha256(credential.encode()).hexdigest())
+    with _SHARED_LOCK:
+        client = _SHARED.get(key)
+        if client is None or client.sleep is not sleep or client.per_second != per_second:
+            client = _SHARED[key] = Api(
+                base_url=base_url, credential=credential, service=service, per_second=per_second, sleep=sleep
+            )
+        return client

@@ -16,11 +16,11 @@ answers with an error after doing what was asked (a lost answer).
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from . import json_server
 
 PREFIX = "/api/v1"
 REGIONS = {"us-east-1": "Virginia, USA", "us-west-1": "California, USA", "us-west-2": "Arizona, USA"}
@@ -202,54 +202,6 @@ def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-class Server:
-    """``cloud`` served on 127.0.0.1 (port 0) until ``stop``."""
-
-    def __init__(self, cloud: LambdaCloud) -> None:
-        self.cloud = cloud
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(cloud))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-def _handler(cloud: LambdaCloud) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def do_PUT(self) -> None:
-            self._serve()
-
-        def do_DELETE(self) -> None:
-            self._serve()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            body = json.loads(raw) if raw else None
-            status, answer, headers = cloud.handle(self.command, self.path, body, self.headers.get("Authorization", ""))
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Handler
+def Server(cloud: LambdaCloud) -> json_server.Server:
+    """The fake served on 127.0.0.1 until ``stop``."""
+    return json_server.Server(cloud.handle, PREFIX)

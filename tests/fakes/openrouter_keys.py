@@ -9,13 +9,13 @@ key. Simplified: no usage, workspaces, expiry or pagination; ``fail``/``fail_aft
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from . import json_server
 
 PREFIX = "/api/v1"
 
@@ -90,53 +90,6 @@ def _error(status: int, message: str) -> dict[str, Any]:
     return {"error": {"code": status, "message": message}}
 
 
-class Server:
-    def __init__(self, service: OpenRouter) -> None:
-        self.service = service
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(service))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PREFIX}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-def _handler(service: OpenRouter) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def do_PATCH(self) -> None:
-            self._serve()
-
-        def do_DELETE(self) -> None:
-            self._serve()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            status, answer, headers = service.handle(
-                self.command, self.path, json.loads(raw) if raw else None, self.headers.get("Authorization", "")
-            )
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    return Handler
+def Server(service: OpenRouter) -> json_server.Server:
+    """The fake served on 127.0.0.1 until ``stop``."""
+    return json_server.Server(service.handle, PREFIX)

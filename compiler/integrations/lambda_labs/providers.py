@@ -29,8 +29,6 @@ What the providers do about the API's failure modes (a review found each):
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -55,24 +53,13 @@ OWNER_TAG = "sophia-iac-owner"  # project/stack of the program that launched an 
 
 # How the providers wait (between calls, before a retry, for terminations); the tests record it.
 SLEEP = time.sleep
-_CLIENTS: dict[tuple[str, str], http.Api] = {}
-_CLIENTS_LOCK = threading.Lock()
 
 
 def api(props: dict[str, Any]) -> http.Api:
-    """The one client of this process for the props' API URL and key (so resources share its limits)."""
-    key = (str(props["api_url"]), hashlib.sha256(str(props[CREDENTIAL]).encode()).hexdigest())
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(key)
-        if client is None or client.sleep is not SLEEP:
-            client = _CLIENTS[key] = http.Api(
-                base_url=key[0],
-                credential=str(props[CREDENTIAL]),
-                service="Lambda Cloud API",
-                per_second=PER_SECOND,
-                sleep=SLEEP,
-            )
-        return client
+    """The process's client for the props' API URL and key (resources share its rate limits)."""
+    return http.shared(
+        str(props["api_url"]), str(props[CREDENTIAL]), "Lambda Cloud API", per_second=PER_SECOND, sleep=SLEEP
+    )
 
 
 def secret_options(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:

@@ -14,8 +14,6 @@ key is shown once), so a key of the same name made since the request is deleted 
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -29,20 +27,11 @@ CREDENTIAL = "management_key"
 SECRET_OUTPUTS = [CREDENTIAL, "key"]
 # How the provider waits between retries; the tests record it instead.
 SLEEP = time.sleep
-_CLIENTS: dict[tuple[str, str], http.Api] = {}
-_LOCK = threading.Lock()
 
 
 def api(props: dict[str, Any]) -> http.Api:
-    """The one client of this process for the props' URL and management key."""
-    key = (str(props["api_url"]), hashlib.sha256(str(props[CREDENTIAL]).encode()).hexdigest())
-    with _LOCK:
-        client = _CLIENTS.get(key)
-        if client is None or client.sleep is not SLEEP:
-            client = _CLIENTS[key] = http.Api(
-                base_url=key[0], credential=str(props[CREDENTIAL]), service="OpenRouter API", sleep=SLEEP
-            )
-        return client
+    """The process's client for the props' URL and management key."""
+    return http.shared(str(props["api_url"]), str(props[CREDENTIAL]), "OpenRouter API", sleep=SLEEP)
 
 
 # Clock difference tolerated between this machine and OpenRouter when telling a key made by a lost

@@ -41,10 +41,12 @@ def gateway(config: Mapping[str, Any]) -> dict[str, Any]:
 
 @cache
 def _shape() -> Any:
-    import jsonschema
+    """Portkey's documented config shape, checked compiled first (python-jsonschema only for a config
+    that breaks it, for the messages), as every spec schema is."""
+    from ...schemas import Validator
 
-    schema = json.loads((Path(__file__).with_name("gateway-config.schema.json")).read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    schema = json.loads(Path(__file__).with_name("gateway-config.schema.json").read_text(encoding="utf-8"))
+    return Validator(schema)
 
 
 def problems(config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
