@@ -383,3 +383,23 @@ def test_the_bootstraps_credentials_are_skipped_where_the_pipeline_has_none(
         assert results[name]["status"] == "skipped" and not fakes[name].requests
         assert "admin-only ESC environment" in results[name]["tests"][0]["detail"]
     assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 3, "failure": 0, "skipped": 3}
+
+
+def test_probes_keep_to_the_stricter_of_the_health_check_and_the_services_rate_limit() -> None:
+    from compiler.probes.jobs import jobs
+    from tests.conftest import platform_model
+
+    model = platform_model()
+    for env in ("development", "production"):
+        by_name = {j.name: j for j in jobs(model, env, {}, {})}
+        for name, per_minute in (
+            ("gong", lambda c: 60 * c["rateLimit"]["requestsPerSecond"]),
+            ("hubspot", lambda c: 6 * c["rateLimit"]["requestsPerTenSeconds"]),
+        ):
+            integration = next(i for i in model.integrations if i.name == name)
+            own = integration.per_env[env].health_check.rate_limit_per_minute
+            declared = per_minute(integration.per_env[env].config)
+            assert by_name[name].health.rate_limit_per_minute == min(own, declared), (env, name)
+        # A type without a declared service limit keeps its health check's.
+        snowflake = next(i for i in model.integrations if i.name == "snowflake").per_env[env].health_check
+        assert by_name["snowflake"].health == snowflake

@@ -66,6 +66,9 @@ class IntegrationType:
     # What the service would refuse in one environment's config (beyond its schema): (path inside
     # config, message) pairs, reported at their location in the spec as E210.
     config_problems: Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
+    # Requests a minute the service allows this config (its client-side rate limit), which the probes
+    # keep to as well as healthCheck.rateLimitPerMinute.
+    rate_per_minute: Callable[[Mapping[str, Any]], float | None] | None = None
 
     @property
     def schema(self) -> str:

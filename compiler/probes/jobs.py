@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from types import MappingProxyType
 
 from ..errors import UsageError
 from ..integrations import probe_of
-from ..model import Integration, Model
+from ..model import HealthCheck, Integration, Model
 from ..names import endpoint_variable
 from ..targets.esc import bootstrap_only
 from .context import ProbeContext
@@ -59,10 +60,21 @@ def _job(model: Model, integration: Integration, env: str, endpoint: str | None,
             "its credentials are the bootstrap's own, kept in an admin-only ESC environment the pipeline cannot open"
         )
     return Job(
-        integration.name, integration.type.name, resolved.health_check, probe_of(integration.type), reason, context
+        integration.name, integration.type.name, _paced(integration, env), probe_of(integration.type), reason, context
     )
 
 
 def credential_values(model: Model, environ: Mapping[str, str]) -> list[str]:
     """Every secret value the ESC environment exports for the model's integrations."""
     return [environ[s.env_var] for i in model.integrations for s in i.secrets if environ.get(s.env_var)]
+
+
+def _paced(integration: Integration, env: str) -> HealthCheck:
+    """The health check, at the stricter of its own rate limit and the one its service config declares."""
+    resolved = integration.per_env[env]
+    limits = [resolved.health_check.rate_limit_per_minute]
+    if integration.type.rate_per_minute is not None:
+        declared = integration.type.rate_per_minute(resolved.config)
+        limits.append(None if declared is None else max(1, int(declared)))
+    strictest = min((limit for limit in limits if limit), default=None)
+    return replace(resolved.health_check, rate_limit_per_minute=strictest)

@@ -32,5 +32,6 @@ ENTRY = IntegrationType(
     docs="https://gong.app.gong.io/settings/api/documentation",
     references=(("webhookPublicKeyRef", "app-secret"),),
     application=settings,
+    rate_per_minute=lambda config: 60 * config["rateLimit"]["requestsPerSecond"] if "rateLimit" in config else None,
     config_problems=problems,
 )

@@ -24,4 +24,5 @@ ENTRY = IntegrationType(
     docs="https://developers.hubspot.com/docs/api/settings/account-information-api",
     references=(("webhookClientSecretRef", "app-secret"),),
     application=settings,
+    rate_per_minute=lambda config: 6 * config["rateLimit"]["requestsPerTenSeconds"] if "rateLimit" in config else None,
 )
