@@ -129,3 +129,17 @@ def test_a_real_connection_refused_is_retried_then_reported() -> None:
     with pytest.raises(ApiError, match=r"^pool: list failed: ConnectError"):
         client.call("pool", "list", "GET", "/things")
     assert waits == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "auth, header, value",
+    [
+        ("bearer", "authorization", f"Bearer {KEY}"),
+        ("basic", "authorization", "Basic " + __import__("base64").b64encode(f"{KEY}:".encode()).decode()),
+        ("header:x-portkey-api-key", "x-portkey-api-key", KEY),
+    ],
+)
+def test_the_credential_travels_as_the_service_expects(auth: str, header: str, value: str) -> None:
+    client, seen = api([ok()], [], auth=auth)
+    client.call("pool", "list", "GET", "/things")
+    assert seen[0].headers[header] == value

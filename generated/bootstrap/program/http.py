@@ -46,8 +46,8 @@ class Api:
     base_url: str
     credential: str = field(repr=False)
     service: str
-    # How the credential travels: ``bearer`` (Authorization: Bearer <credential>) or ``basic`` (the
-    # credential as the user name, no password).
+    # How the credential travels: ``bearer`` (Authorization: Bearer <credential>), ``basic`` (the
+    # credential as the user name, no password) or ``header:<name>`` (the credential as that header).
     auth: str = "bearer"
     timeout: float = 30.0
     retries: int = 4
@@ -127,6 +127,8 @@ class Api:
         if self.auth == "basic":
             token = base64.b64encode(f"{self.credential}:".encode()).decode("ascii")
             return {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        if self.auth.startswith("header:"):
+            return {self.auth.removeprefix("header:"): self.credential, "Accept": "application/json"}
         return {"Authorization": f"Bearer {self.credential}", "Accept": "application/json"}
 
     def _space(self, pace: tuple[str, float] | None) -> None:
@@ -180,7 +182,13 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared(
-    base_url: str, credential: str, service: str, *, per_second: float | None = None, sleep: Callable[[float], None]
+    base_url: str,
+    credential: str,
+    service: str,
+    *,
+    per_second: float | None = None,
+    sleep: Callable[[float], None],
+    auth: str = "bearer",
 ) -> Api:
     """The one client of this process for a service, URL and credential: resources created at once (in
     the dynamic-provider process's threads) share its rate limits. The key indexes it only as a digest."""
@@ -189,6 +197,6 @@ def shared(
         client = _SHARED.get(key)
         if client is None or client.sleep is not sleep or client.per_second != per_second:
             client = _SHARED[key] = Api(
-                base_url=base_url, credential=credential, service=service, per_second=per_second, sleep=sleep
+                base_url=base_url, credential=credential, service=service, per_second=per_second, sleep=sleep, auth=auth
             )
         return client
