@@ -17,7 +17,7 @@ from typing import Any
 from . import schemas
 from .diagnostics import Diagnostic, error
 from .integrations import REGISTRY, with_role
-from .integrations.base import GPU_POOLS
+from .integrations.base import GPU_POOLS, ConfigProblems
 from .load import Document, JsonPath, format_path
 from .names import config_key, env_var
 from .resolve import effective, overrides_of
@@ -240,7 +240,7 @@ def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     return out
 
 
-def _service_rules(doc: Document, rules: Any) -> list[Diagnostic]:
+def _service_rules(doc: Document, rules: ConfigProblems | None) -> list[Diagnostic]:
     """E210: what the integration's service would refuse in its config, at the place in the spec."""
     config = doc.data["spec"].get("config")
     if rules is None or not isinstance(config, dict):

@@ -185,16 +185,6 @@ def display_name(path: Path) -> str:
     return shown.replace(os.sep, "/")
 
 
-def load_paths(paths: Sequence[str]) -> tuple[list[Document], list[Diagnostic]]:
-    files, problems = discover(paths)
-    docs: list[Document] = []
-    for f in files:
-        found, diags = load_file(f)
-        docs.extend(found)
-        problems.extend(diags)
-    return docs, problems
-
-
 def portable(docs: Sequence[Document], text: str) -> list[Document]:
     """The documents of one file, made cheap to send to another process: their node graphs replaced by
     the file's text, composed again (every document at once) when a location is first asked for."""

@@ -194,10 +194,6 @@ class GpuPool:
     per_env: Mapping[str, GpuPoolEnv]
     source: str
 
-    @property
-    def module(self) -> str:
-        return module_name(self.name)
-
 
 @dataclass(frozen=True)
 class Model:

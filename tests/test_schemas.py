@@ -87,10 +87,11 @@ def test_every_code_used_is_registered() -> None:
 def _documents() -> list[tuple[str, object]]:
     """(schema file, instance) for every document and integration config of every example spec tree."""
     from compiler.integrations import REGISTRY
-    from compiler.load import load_paths
+    from compiler.load import discover, load_file
 
     trees = [ROOT / "specs", *sorted((ROOT / "tests" / "cases").glob("*/*/specs")), ROOT / "tests/cases/base/specs"]
-    docs, _ = load_paths([str(t) for t in trees])
+    files, _ = discover([str(t) for t in trees])
+    docs = [doc for f in files for doc in load_file(f)[0]]
     out: list[tuple[str, object]] = []
     for doc in docs:
         data = doc.data if isinstance(doc.data, dict) else {}

@@ -21,6 +21,10 @@ PIPELINE_ROLES = (REPOSITORY, CLOUD, STACKS)
 ROLES = (*PIPELINE_ROLES, GPU_POOLS)
 
 
+# (path inside an integration's config, message): what its service would refuse there.
+ConfigProblems = Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]]
+
+
 class RegistryError(Exception):
     """An integration type's package is incomplete or inconsistent: a bug in the compiler, found at import."""
 
@@ -65,7 +69,7 @@ class IntegrationType:
     application: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     # What the service would refuse in one environment's config (beyond its schema): (path inside
     # config, message) pairs, reported at their location in the spec as E210.
-    config_problems: Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
+    config_problems: ConfigProblems | None = None
     # Requests a minute the service allows this config (its client-side rate limit), which the probes
     # keep to as well as healthCheck.rateLimitPerMinute.
     rate_per_minute: Callable[[Mapping[str, Any]], float | None] | None = None

@@ -159,8 +159,9 @@ PACKAGE_INIT = '"""{what}"""\n'
 
 
 @dataclass(frozen=True)
-class Instance:
-    """One line of the generated ``__main__.py``: an integration or GPU pool and how it deploys."""
+class Listed:
+    """One entry of the generated ``__main__.py`` (a ``runtime.Instance`` there): an integration or GPU pool
+    and how it deploys."""
 
     name: str
     type: str
@@ -227,23 +228,23 @@ class PulumiTarget:
             )
         return files
 
-    def _instance(self, ctx: RenderContext, integration: Integration, layout: Layout) -> Instance:
+    def _instance(self, ctx: RenderContext, integration: Integration, layout: Layout) -> Listed:
         entry = integration.type
         meta = _meta(ctx, integration, {"type": entry.name, "category": entry.category})
-        return Instance(
+        return Listed(
             integration.name,
             component_type(entry.component, bootstrap=layout.bootstrap),
             f"{entry.module}.deploy" if _ships(entry, layout) else "runtime.component",
             meta,
         )
 
-    def _pool(self, ctx: RenderContext, pool: GpuPool) -> Instance:
+    def _pool(self, ctx: RenderContext, pool: GpuPool) -> Listed:
         integration = next((i for i in ctx.model.integrations if i.name == pool.integration), None)
         component = integration.type.component if integration else "Gpu"
         # The GPU-pools type's deploy module runs the pool (deploy_pool) where it has one.
         hosted = integration is not None and GPU_POOLS in integration.type.roles and integration.type.deploys
         deploy = f"{integration.type.module}.deploy_pool" if hosted and integration else "runtime.component"
-        return Instance(pool.name, gpu_pool_type(component), deploy, _meta(ctx, pool, {}), pool=True)
+        return Listed(pool.name, gpu_pool_type(component), deploy, _meta(ctx, pool, {}), pool=True)
 
 
 def _ships(entry: IntegrationType, layout: Layout) -> bool:
