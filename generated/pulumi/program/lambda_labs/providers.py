@@ -33,7 +33,7 @@ What the providers do about the API's failure modes (a review found each):
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pulumi
@@ -90,24 +90,46 @@ def _diff(olds: dict[str, Any], news: dict[str, Any], replace_on: Sequence[str])
     return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
 
+def _create_or_adopt(
+    props: dict[str, Any],
+    call: str,
+    path: str,
+    body: dict[str, Any],
+    named: Callable[[http.Api, dict[str, Any]], dict[str, Any] | None],
+) -> dict[str, Any]:
+    """What ``named`` finds of this name (a failed attempt's, or one made by hand), else created: a
+    create whose answer was lost is looked for again rather than retried."""
+    client = api(props)
+    found = named(client, props)
+    if found is not None:
+        return found
+    try:
+        created: dict[str, Any] = client.call(props["name"], call, "POST", path, body, idempotent=False)["data"]
+        return created
+    except http.ApiError as error:
+        found = named(client, props) if _unknown(error) else None
+        if found is None:
+            raise
+        return found
+
+
+def _delete(props: dict[str, Any], call: str, path: str) -> None:
+    """Delete, taking what is already gone as done."""
+    try:
+        api(props).call(props["name"], call, "DELETE", path)
+    except http.ApiError as error:
+        if not _missing(error):
+            raise
+
+
 class SshKeyProvider(ResourceProvider):
     """An SSH key of the account: name and public key, both fixed once created (no update endpoint)."""
 
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = api(props)
-        found = self._named(client, props)
-        if found is None:
-            body = {"name": props["name"], "public_key": props["public_key"]}
-            try:
-                found = client.call(props["name"], "create SSH key", "POST", "/ssh-keys", body, idempotent=False)[
-                    "data"
-                ]
-            except http.ApiError as error:
-                found = self._named(client, props) if _unknown(error) else None
-                if found is None:
-                    raise
+        body = {"name": props["name"], "public_key": props["public_key"]}
+        found = _create_or_adopt(props, "create SSH key", "/ssh-keys", body, self._named)
         return CreateResult(str(found["id"]), {**props, "key_id": str(found["id"])})
 
     @staticmethod
@@ -136,11 +158,7 @@ class SshKeyProvider(ResourceProvider):
         return UpdateResult({**olds, **news})  # only how it is reached (URL, key) changed
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        try:
-            api(props).call(props["name"], "delete SSH key", "DELETE", f"/ssh-keys/{id_}")
-        except http.ApiError as error:
-            if not _missing(error):
-                raise
+        _delete(props, "delete SSH key", f"/ssh-keys/{id_}")
 
 
 class FileSystemProvider(ResourceProvider):
@@ -149,18 +167,8 @@ class FileSystemProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = api(props)
-        found = self._named(client, props)
-        if found is None:
-            body = {"name": props["name"], "region": props["region"]}
-            try:
-                found = client.call(
-                    props["name"], "create file system", "POST", "/filesystems", body, idempotent=False
-                )["data"]
-            except http.ApiError as error:
-                found = self._named(client, props) if _unknown(error) else None
-                if found is None:
-                    raise
+        body = {"name": props["name"], "region": props["region"]}
+        found = _create_or_adopt(props, "create file system", "/filesystems", body, self._named)
         return CreateResult(str(found["id"]), {**props, "mount_point": found.get("mount_point", "")})
 
     @staticmethod
@@ -187,11 +195,7 @@ class FileSystemProvider(ResourceProvider):
         return UpdateResult({**olds, **news})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        try:
-            api(props).call(props["name"], "delete file system", "DELETE", f"/filesystems/{id_}")
-        except http.ApiError as error:
-            if not _missing(error):
-                raise
+        _delete(props, "delete file system", f"/filesystems/{id_}")
 
 
 def _region(found: dict[str, Any]) -> str:
