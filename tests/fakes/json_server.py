@@ -1,5 +1,6 @@
 """Serve a fake JSON API on 127.0.0.1 (port 0): every request goes to ``handle(method, path, body,
-authorization)``, which answers ``(status, body, headers)``."""
+authorization)``, which answers ``(status, body, headers)``. ``authorization`` is the value of the
+request's ``Authorization`` header, or of the header the service authenticates with (``header=``)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ Handle = Callable[[str, str, Any, str], tuple[int, Any, dict[str, str]]]
 class Server:
     """``handle`` served until ``stop``; ``url`` is the base URL with ``prefix``."""
 
-    def __init__(self, handle: Handle, prefix: str = "") -> None:
+    def __init__(self, handle: Handle, prefix: str = "", header: str = "Authorization") -> None:
         self.prefix = prefix
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(handle))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(handle, header))
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
@@ -31,7 +32,7 @@ class Server:
         self._thread.join(timeout=5)
 
 
-def _handler(handle: Handle) -> type[BaseHTTPRequestHandler]:
+def _handler(handle: Handle, header: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self._serve()
@@ -52,7 +53,7 @@ def _handler(handle: Handle) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             body = json.loads(raw) if raw else None
-            status, answer, headers = handle(self.command, self.path, body, self.headers.get("Authorization", ""))
+            status, answer, headers = handle(self.command, self.path, body, self.headers.get(header, ""))
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
