@@ -17,7 +17,7 @@ from typing import Any
 from . import schemas
 from .diagnostics import Diagnostic, error
 from .integrations import REGISTRY, with_role
-from .integrations.base import GPU_POOLS, ConfigProblems
+from .integrations.base import GPU_POOLS, POOL_SSH_KEYS, ConfigProblems
 from .load import Document, JsonPath, format_path
 from .names import config_key, env_var
 from .resolve import effective, overrides_of
@@ -359,7 +359,13 @@ def _gpu_pool_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
     able = [n for n, d in catalog.names["Integration"].items() if dig(d.data, "spec", "type") in hosts]
     ref = dig(doc.data, "spec", "integration")
     what = f"{'|'.join(sorted(hosts))} integration"
-    return out + _reference(doc, ("spec", "integration"), "E205", what, ref, able)
+    out += _reference(doc, ("spec", "integration"), "E205", what, ref, able)
+    host = catalog.names["Integration"].get(ref) if ref in able else None
+    keys = dig(host.data, "spec", "config", POOL_SSH_KEYS) if host is not None else None
+    if isinstance(keys, list):
+        key = dig(doc.data, "spec", "sshKeyName")
+        out += _reference(doc, ("spec", "sshKeyName"), "E211", f"SSH key of '{ref}'", key, [str(k) for k in keys])
+    return out
 
 
 def _gpu_pool(doc: Document, catalog: Catalog) -> list[Diagnostic]:

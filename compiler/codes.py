@@ -36,6 +36,7 @@ CODES: dict[str, str] = {
     "E208": "duplicate generated name",
     "E209": "reference to an undefined secret of the integration",
     "E210": "integration config its service would refuse",
+    "E211": "GPU pool SSH key its integration does not list",
     # E3xx: secrets
     "E301": "plaintext secret in a spec",
     # E4xx: values

@@ -32,6 +32,8 @@ class StackRun:
     outputs: dict[str, Any]
     # Stack config keys (namespace:key) the program read as secrets.
     secret_reads: tuple[str, ...] = ()
+    # Paths of the integrations' and GPU pools' settings the program read (``integrations.<name>.config.x``).
+    config_reads: tuple[str, ...] = ()
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -96,4 +98,4 @@ def run_stack(out: Path, stack: str, project: str = "pulumi", timeout: float = 3
     if not result["resources"]:
         raise HarnessError(f"stack {stack}: no resource was registered; is set_mocks in effect?")
     resources = tuple(sorted(result["resources"], key=lambda r: r["urn"]))
-    return StackRun(stack, resources, result["outputs"], tuple(result["secretReads"]))
+    return StackRun(stack, resources, result["outputs"], tuple(result["secretReads"]), tuple(result["configReads"]))

@@ -4,8 +4,9 @@ Started by :mod:`compiler.harness` as a separate interpreter per stack (the
 SDK keeps a root stack per process). It imports only the standard library
 and the Pulumi SDK, so it proves the generated project runs on its own.
 Input (stdin, JSON): project, stack, config, secretKeys. Output (stdout, JSON):
-every registered resource with its inputs, secret markers and options, and every
-secret the program read from stack config.
+every registered resource with its inputs, secret markers and options, every
+secret the program read from stack config, and every path of the ``integrations``
+and ``gpuPools`` settings it read (``configReads``, see :class:`Recorded`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,97 @@ def _record(request: Any, urn: str) -> dict[str, Any]:
     }
 
 
+class Recorded(dict):  # type: ignore[type-arg]
+    """A settings mapping that notes in ``reads`` each path read from it (``a.b[].c``).
+
+    A value read is a path; a mapping handed on whole (``items()``, ``values()``, iteration, as
+    serialising it into a resource input does) reads each of its keys. Testing a key (``in``) is
+    not a read. Children come back recorded too, so what is read below is noted at its own path.
+    """
+
+    def __init__(self, value: dict[str, Any], path: str, reads: set[str]) -> None:
+        super().__init__(value)
+        self._path, self._reads = path, reads
+
+    def _at(self, key: str) -> str:
+        return f"{self._path}.{key}" if self._path else str(key)
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        self._reads.add(self._at(key))
+        return recorded(value, self._at(key), self._reads)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def __iter__(self) -> Any:
+        return iter(list(super().keys()))
+
+    def items(self) -> Any:
+        return [(k, self[k]) for k in super().keys()]
+
+    def values(self) -> Any:
+        return [self[k] for k in super().keys()]
+
+
+class RecordedList(list):  # type: ignore[type-arg]
+    """A list whose items are noted as ``<path>[]`` when read (see :class:`Recorded`)."""
+
+    def __init__(self, value: list[Any], path: str, reads: set[str]) -> None:
+        super().__init__(value)
+        self._path, self._reads = path, reads
+
+    def __getitem__(self, index: Any) -> Any:
+        value = super().__getitem__(index)
+        self._reads.add(f"{self._path}[]")
+        if isinstance(index, slice):
+            return [recorded(v, f"{self._path}[]", self._reads) for v in value]
+        return recorded(value, f"{self._path}[]", self._reads)
+
+    def __iter__(self) -> Any:
+        return iter([self[i] for i in range(len(self))])
+
+
+def recorded(value: Any, path: str, reads: set[str]) -> Any:
+    """``value`` with every read below ``path`` noted in ``reads``."""
+    if isinstance(value, dict):
+        return Recorded(value, path, reads)
+    if isinstance(value, list):
+        return RecordedList(value, path, reads)
+    return value
+
+
+def unrecorded(value: Any) -> Any:
+    """``value`` as plain data, read without noting anything."""
+    if isinstance(value, dict):
+        return {k: unrecorded(v) for k, v in dict.items(value)}
+    if isinstance(value, list):
+        return [unrecorded(v) for v in list.__iter__(value)]
+    return value
+
+
+# Stack settings whose reads are noted: the specs' values, by integration and GPU pool.
+RECORDED_SETTINGS = ("integrations", "gpuPools")
+
+
+def _record_config_reads(reads: set[str]) -> None:
+    """Hand the program its integration and GPU pool settings recorded (see :class:`Recorded`)."""
+    original = pulumi.Config.get_object
+
+    def get_object(self: pulumi.Config, key: str, default: Any = None) -> Any:
+        value = original(self, key, default)
+        return recorded(value, key, reads) if key in RECORDED_SETTINGS else value
+
+    pulumi.Config.get_object = get_object  # type: ignore[method-assign]
+    # A component's outputs record its settings for people reading the stack; that is not a use.
+    register_outputs = pulumi.ComponentResource.register_outputs
+
+    def register_unrecorded(self: pulumi.ComponentResource, outputs: Any) -> None:
+        register_outputs(self, unrecorded(outputs))
+
+    pulumi.ComponentResource.register_outputs = register_unrecorded  # type: ignore[method-assign]
+
+
 def _record_secret_reads(reads: set[str]) -> None:
     """Note every secret the program reads from stack config (``namespace:key``)."""
     original = pulumi.Config.require_secret
@@ -119,12 +211,20 @@ def main() -> int:
     sys.path.insert(0, job["program"])
     reads: set[str] = set()
     _record_secret_reads(reads)
+    config_reads: set[str] = set()
+    _record_config_reads(config_reads)
     loop.run_until_complete(run_pulumi_func(lambda: _run_program(job["program"])))
     leaked = sorted(m for m in sys.modules if m == "compiler" or m.startswith("compiler."))
     for record in monitor.records:
         record["outputs"] = monitor.outputs.get(record["urn"], {})
     exports = loop.run_until_complete(_exports())
-    result = {"resources": monitor.records, "outputs": exports, "leakedImports": leaked, "secretReads": sorted(reads)}
+    result = {
+        "resources": monitor.records,
+        "outputs": exports,
+        "leakedImports": leaked,
+        "secretReads": sorted(reads),
+        "configReads": sorted(config_reads),
+    }
     json.dump(result, sys.stdout)
     return 0
 

@@ -143,3 +143,13 @@ def test_the_credential_travels_as_the_service_expects(auth: str, header: str, v
     client, seen = api([ok()], [], auth=auth)
     client.call("pool", "list", "GET", "/things")
     assert seen[0].headers[header] == value
+
+
+def test_a_credential_sent_in_the_body_travels_in_no_header_and_is_still_masked() -> None:
+    echo = {"error": {"code": "invalid_client", "message": f"no client has the secret {KEY}"}}
+    client, seen = api([ok({"access_token": "t"}), httpx.Response(403, json=echo)], [], auth="none")
+    assert client.call("app", "get token", "POST", "/token", {"client_secret": KEY}) == {"data": {"access_token": "t"}}
+    assert "authorization" not in seen[0].headers and KEY not in str(dict(seen[0].headers))
+    with pytest.raises(ApiError) as raised:
+        client.call("app", "get token", "POST", "/token", {"client_secret": KEY})
+    assert KEY not in str(raised.value) and "***" in str(raised.value)

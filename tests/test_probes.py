@@ -33,7 +33,7 @@ from tests.fakes.server import Fake, Gauge
 from tests.fakes.services import Credentials, all_fakes
 
 SPECS = PLATFORM_SPECS
-RESULT_KEYS = {"name", "type", "status", "tests", "start_time", "end_time", "duration", "error", "attempts"}
+RESULT_KEYS = {"name", "type", "status", "tests", "start_time", "end_time", "duration", "error", "attempts", "drift"}
 TEST_KEYS = {"name", "status", "duration", "detail"}
 # Set through SOPHIA_IAC_ENDPOINT_<TYPE> rather than --endpoint, so both paths are used.
 BY_VARIABLE = "lambda-labs"
@@ -120,7 +120,7 @@ def test_every_probe_succeeds_against_its_fake(check_env: Run, fakes: Fakes) -> 
     assert result.code == 0, result.out
     assert set(doc) == {"environment", "summary", "start_time", "end_time", "duration", "results"}
     assert doc["environment"] == "development"
-    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 1, "failure": 0, "skipped": 1}
+    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 1, "failure": 0, "skipped": 1, "drifted": 0}
     results = by_name(doc)
     assert sorted(results) == sorted(REGISTRY)
     for entry in doc["results"]:
@@ -138,8 +138,24 @@ def test_every_probe_succeeds_against_its_fake(check_env: Run, fakes: Fakes) -> 
     assert "1 row(s)" in results["snowflake"]["tests"][0]["detail"]
     assert "portal 23456789" in results["hubspot"]["tests"][0]["detail"]
     assert "team T01ABCDEF23" in results["slack"]["tests"][0]["detail"]
-    assert result.out.endswith(f"development: {TOTAL - 1} succeeded, 0 failed, 1 skipped in {doc['duration']:.2f}s\n")
-    assert "skip  aws" in result.out
+    assert result.out.endswith(
+        f"development: {TOTAL - 1} succeeded (0 drifted from the spec), 0 failed, 1 skipped in {doc['duration']:.2f}s\n"
+    )
+    assert "skip   aws" in result.out
+
+
+def test_a_service_holding_other_settings_than_the_spec_is_reported_as_drift(
+    check_env: Run, fakes: Fakes, tmp_path: Path
+) -> None:
+    """The fake's key has a limit of 50 USD a month; a spec that declares 60 has drifted from it."""
+    specs = specs_copy(tmp_path, {"openrouter.yaml": ("monthlyBudgetUsd: 50\n", "monthlyBudgetUsd: 60\n")})
+    result, doc = check_env(specs=specs)
+    assert result.code == 1, result.out
+    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 1, "failure": 0, "skipped": 1, "drifted": 1}
+    entry = by_name(doc)["openrouter"]
+    assert entry["status"] == "success"
+    assert entry["drift"] == [{"item": "credit limit (USD)", "declared": 60.0, "held": 50.0}]
+    assert "DRIFT  openrouter" in result.out and "the spec declares 60.0, the service holds 50.0" in result.out
 
 
 def test_auth_failures_fail_at_once_without_retry(check_env: Run, fakes: Fakes) -> None:
@@ -148,7 +164,7 @@ def test_auth_failures_fail_at_once_without_retry(check_env: Run, fakes: Fakes) 
         fakes[name].mode = "auth-failure"
     result, doc = check_env()
     assert result.code == 1
-    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 6, "failure": 5, "skipped": 1}
+    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 6, "failure": 5, "skipped": 1, "drifted": 0}
     results = by_name(doc)
     for name in rejecting:
         assert results[name]["status"] == "failure"
@@ -157,7 +173,7 @@ def test_auth_failures_fail_at_once_without_retry(check_env: Run, fakes: Fakes) 
     assert "answered HTTP 401" in results["snowflake"]["error"] and "390144" in results["snowflake"]["error"]
     assert "answered HTTP 403" in results["vercel"]["error"]
     assert results["slack"]["error"] == "authentication failed: auth.test answered invalid_auth"
-    assert f"FAIL  {'hubspot':<11}" in result.out
+    assert f"FAIL   {'hubspot':<11}" in result.out
 
 
 def test_transient_failures_are_retried_and_429_waits_for_retry_after(check_env: Run, fakes: Fakes) -> None:
@@ -182,7 +198,7 @@ def test_transient_failures_are_retried_and_429_waits_for_retry_after(check_env:
         'answered HTTP 503: {"message": "service unavailable"} (gave up after 3 attempts)'
     )
     assert results["gong"]["tests"][-1]["status"] == "failure"
-    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 2, "failure": 1, "skipped": 1}
+    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 2, "failure": 1, "skipped": 1, "drifted": 0}
 
 
 def test_a_slow_service_times_out_each_attempt(check_env: Run, fakes: Fakes, tmp_path: Path) -> None:
@@ -225,7 +241,7 @@ def test_missing_credentials_fail_and_disabled_checks_are_skipped(
     assert "healthCheck.enabled: false" in results["portkey"]["tests"][0]["detail"]
     assert results["vercel"]["status"] == "skipped" and not fakes["vercel"].requests
     assert results["vercel"]["tests"][0]["detail"] == "the integration is disabled in development"
-    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 4, "failure": 1, "skipped": 3}
+    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 4, "failure": 1, "skipped": 3, "drifted": 0}
 
 
 def test_concurrency_is_bounded(check_env: Run, fakes: Fakes) -> None:
@@ -277,7 +293,7 @@ def test_python_dash_m(fakes: Fakes, creds: Credentials, tmp_path: Path) -> None
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["summary"]["success"] == TOTAL - 1
-    assert f"development: {TOTAL - 1} succeeded, 0 failed, 1 skipped" in result.stdout
+    assert f"development: {TOTAL - 1} succeeded (0 drifted from the spec), 0 failed, 1 skipped" in result.stdout
     assert not any(v in result.stdout + result.stderr for v in creds.env.values())
 
 
@@ -382,7 +398,7 @@ def test_the_bootstraps_credentials_are_skipped_where_the_pipeline_has_none(
     for name in ("github", "pulumi-esc"):
         assert results[name]["status"] == "skipped" and not fakes[name].requests
         assert "admin-only ESC environment" in results[name]["tests"][0]["detail"]
-    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 3, "failure": 0, "skipped": 3}
+    assert doc["summary"] == {"total": TOTAL, "success": TOTAL - 3, "failure": 0, "skipped": 3, "drifted": 0}
 
 
 def test_probes_keep_to_the_stricter_of_the_health_check_and_the_services_rate_limit() -> None:

@@ -158,9 +158,26 @@ def test_a_gpu_pool_is_protected_where_its_environment_is_unless_it_opts_out() -
     assert stack_config(opted_out, production, MAIN)["demo:gpuPools"]["pool"]["protect"] is False
 
 
+def test_a_gpu_pool_takes_only_an_ssh_key_its_integration_lists() -> None:
+    host = integration(
+        "gpus",
+        "lambda-labs",
+        "  description: GPUs.\n  config: {defaultRegion: us-east-1, sshKeyNames: [ops]}\n",
+        "    api-key: {esc: lambda.apiKey, rotation: manual}\n",
+    )
+    pool = (
+        "apiVersion: sophia-iac/v1\nkind: GpuPool\nmetadata: {name: pool}\nspec:\n  provider: lambda-labs\n"
+        "  integration: gpus\n  instanceType: gpu_1x_a10\n  regions: [us-east-1]\n  minCount: 0\n  maxCount: 1\n"
+        "  hourlyBudgetUsd: 10\n  sshKeyName: KEY\n"
+    )
+    assert problems(host + "---\n" + pool.replace("KEY", "ops")) == []
+    line = len((host + "---\n").splitlines()) + 12
+    assert problems(host + "---\n" + pool.replace("KEY", "opz")) == [("E211", line, 15)]
+
+
 PORTKEY = (
     "  description: Gateway.\n  config:\n    workspace: demo\n"
-    "    virtualKeys: [{slug: anthropic-main, provider: anthropic}, {slug: openai-main, provider: openai}]\n"
+    "    virtualKeys: [{slug: anthropic-main, integration: anthropic}, {slug: openai-main, integration: openai}]\n"
     "    routing: {strategy: fallback, targets: [{virtualKey: anthropic-main}, {virtualKey: openai-main}]}\n"
 )
 PORTKEY_KEY = "    api-key: {esc: portkey.apiKey, rotation: manual}\n"

@@ -16,6 +16,9 @@ REPOSITORY = "repository"  # the pipeline's code host: GitHub environments, requ
 CLOUD = "cloud"  # the pipeline's cloud account: the IAM roles workflows assume through OIDC
 STACKS = "stacks"  # the pipeline's state and secrets: Pulumi stacks, teams, ESC environments
 GPU_POOLS = "gpu-pools"  # where GpuPool specs run
+# A gpu-pools type lists the account's SSH key names in this config field; a GpuPool's sshKeyName
+# must be one of them.
+POOL_SSH_KEYS = "sshKeyNames"
 # The deploy pipeline needs exactly one integration of each of these (see compiler/contracts.py).
 PIPELINE_ROLES = (REPOSITORY, CLOUD, STACKS)
 ROLES = (*PIPELINE_ROLES, GPU_POOLS)

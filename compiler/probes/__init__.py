@@ -27,7 +27,8 @@ from .results import FAILURE, Result, document, now, summary_text, write
 def run(
     model: Model, env: str, endpoint_options: Sequence[str], concurrency: int, output: Path, environ: Mapping[str, str]
 ) -> int:
-    """Check every integration of ``env``, write the results to ``output``; 1 if any check failed."""
+    """Check every integration of ``env``, write the results to ``output``; 1 if any check failed or any
+    service holds settings other than the spec declares (drift)."""
     overrides = endpoints(endpoint_options, environ, REGISTRY)
     redactor = Redactor(credential_values(model, environ))
     todo = jobs(model, env, overrides, environ)
@@ -37,7 +38,7 @@ def run(
     write(output, doc)
     sys.stdout.write(summary_text(doc))
     print(f"sophia-iac: results written to {output}", file=sys.stderr)
-    return 1 if any(r.status == FAILURE for r in results) else 0
+    return 1 if any(r.status == FAILURE or r.drift for r in results) else 0
 
 
 async def _run(todo: Sequence[runner.Job], redactor: Redactor, concurrency: int) -> list[Result]:

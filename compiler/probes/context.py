@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SophiaIacError
 from ..model import Project, Secret
+from .results import Drift
 
 if TYPE_CHECKING:
     from .http import Http
@@ -68,6 +69,11 @@ class ProbeContext:
     def base_url(self, default: str) -> str:
         """The service's base URL: the ``--endpoint`` override if there is one, else ``default``."""
         return (self.endpoint or default).rstrip("/")
+
+    def drift(self, item: str, declared: Any, held: Any) -> None:
+        """Report that the service holds ``held`` where the spec declares ``declared`` (nothing if equal)."""
+        if declared != held:
+            self.http.drift.append(Drift(item, declared, held))
 
     def sensitive(self, value: str) -> str:
         """Register a value derived from a credential (a signed JWT, an access token) for redaction."""

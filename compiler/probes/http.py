@@ -20,7 +20,7 @@ import httpx
 from ..integrations.http import retry_after
 from .context import AuthFailed, ProbeFailed, Transient
 from .redact import Redactor
-from .results import FAILURE, SUCCESS, TestRecord
+from .results import FAILURE, SUCCESS, Drift, TestRecord
 
 # Request headers that carry credentials (Authorization, X-Api-Key, a service's own ...-Api-Key or
 # ...-Token header): their values are registered for redaction as sent.
@@ -36,6 +36,7 @@ class Http:
         self.wait = wait
         self.redactor = redactor
         self.tests: list[TestRecord] = []
+        self.drift: list[Drift] = []
 
     async def request(
         self,

@@ -2,8 +2,11 @@
 
 Each integration is one result: ``name``, ``status`` (success, failure or
 skipped), ``tests`` (each request made: name, status, duration, detail),
-``start_time``, ``end_time`` (ISO 8601, UTC), ``duration`` (seconds) and
-``error`` (a string, or null).
+``start_time``, ``end_time`` (ISO 8601, UTC), ``duration`` (seconds),
+``error`` (a string, or null) and ``drift``: where the service holds other
+settings than the spec declares (each ``item``, ``declared``, ``held``). A
+service that answered as expected but drifted is a success with drift; the
+summary counts those as ``drifted``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,21 @@ class TestRecord:
 
 
 @dataclass(frozen=True)
+class Drift:
+    """One setting the service holds otherwise than the spec declares."""
+
+    item: str
+    declared: Any
+    held: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item": self.item, "declared": self.declared, "held": self.held}
+
+    def __str__(self) -> str:
+        return f"{self.item}: the spec declares {self.declared!r}, the service holds {self.held!r}"
+
+
+@dataclass(frozen=True)
 class Result:
     """One integration's outcome."""
 
@@ -51,6 +69,7 @@ class Result:
     end_time: datetime
     error: str | None
     attempts: int
+    drift: tuple[Drift, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -67,12 +86,14 @@ class Result:
             "duration": round(self.duration, 3),
             "error": self.error,
             "attempts": self.attempts,
+            "drift": [d.to_json() for d in self.drift],
         }
 
 
 def document(env: str, results: Sequence[Result], start: datetime, end: datetime) -> dict[str, Any]:
     """The whole run: environment, counts, timing and one entry per integration."""
     counts = {status: sum(r.status == status for r in results) for status in (SUCCESS, FAILURE, SKIPPED)}
+    counts["drifted"] = sum(bool(r.drift) for r in results)
     return {
         "environment": env,
         "summary": {"total": len(results), **counts},
@@ -94,8 +115,8 @@ def summary_text(doc: dict[str, Any]) -> str:
     lines = [_line(r, width) for r in doc["results"]]
     s = doc["summary"]
     lines.append(
-        f"{doc['environment']}: {s['success']} succeeded, {s['failure']} failed, "
-        f"{s['skipped']} skipped in {doc['duration']:.2f}s"
+        f"{doc['environment']}: {s['success']} succeeded ({s['drifted']} drifted from the spec), "
+        f"{s['failure']} failed, {s['skipped']} skipped in {doc['duration']:.2f}s"
     )
     return "\n".join(lines) + "\n"
 
@@ -104,4 +125,7 @@ def _line(result: dict[str, Any], width: int) -> str:
     label = {SUCCESS: "ok", FAILURE: "FAIL", SKIPPED: "skip"}[result["status"]]
     why = result["error"] or next((t["detail"] for t in result["tests"] if t["status"] == SKIPPED), "")
     tail = f"  {why}" if result["status"] != SUCCESS and why else ""
-    return f"{label:<4}  {result['name']:<{width}}  {result['duration']:6.2f}s{tail}"
+    drift = [str(Drift(**d)) for d in result.get("drift", [])]
+    if drift and result["status"] == SUCCESS:
+        label, tail = "DRIFT", "  " + "; ".join(drift)
+    return f"{label:<5}  {result['name']:<{width}}  {result['duration']:6.2f}s{tail}"

@@ -109,7 +109,7 @@ async def run_one(target: Job, client: httpx.AsyncClient, redactor: Redactor, po
         return _skipped(target, start, str(exc))
     except _GaveUp as exc:
         return Result(target.name, target.type, FAILURE, tuple(http.tests), start, now(), str(exc), exc.attempts)
-    return Result(target.name, target.type, SUCCESS, tuple(http.tests), start, now(), None, attempts)
+    return Result(target.name, target.type, SUCCESS, tuple(http.tests), start, now(), None, attempts, tuple(http.drift))
 
 
 async def _attempts(target: Job, probe: Probe, ctx: ProbeContext, policy: RetryPolicy) -> int:
@@ -117,6 +117,7 @@ async def _attempts(target: Job, probe: Probe, ctx: ProbeContext, policy: RetryP
     retries = target.health.retries
     for attempt in range(retries + 1):
         ctx.http.tests.clear()
+        ctx.http.drift.clear()
         try:
             await _attempt(target, probe, ctx)
             return attempt + 1

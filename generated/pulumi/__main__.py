@@ -27,6 +27,7 @@ from program import runtime
 from program.aws import deploy as aws
 from program.lambda_labs import deploy as lambda_labs
 from program.openrouter import deploy as openrouter
+from program.portkey import deploy as portkey
 from program.slack import deploy as slack
 from program.snowflake import deploy as snowflake
 from program.vercel import deploy as vercel
@@ -133,7 +134,7 @@ INTEGRATIONS = [
     runtime.Instance(
         name='portkey',
         type='sophia:integrations:Portkey',
-        deploy=runtime.component,
+        deploy=portkey.deploy,
         meta={
             'description': 'Portkey API gateway - virtual keys for LLM provider access, routing with fallbacks and response caching.',
             'labels': {'team': 'ai-platform'},

@@ -244,7 +244,7 @@ def hubspot(creds: Credentials, gauge: Gauge) -> Fake:
 
 def openrouter(creds: Credentials, gauge: Gauge) -> Fake:
     deny = Reply(401, {"error": {"code": 401, "message": "No auth credentials found"}})
-    body = {"data": {"label": "sk-or-v1-abc...xyz", "usage": 1.5, "limit": 50}}
+    body = {"data": {"label": "sk-or-v1-abc...xyz", "usage": 1.5, "limit": 50, "limit_reset": "monthly"}}
     return _bearer_fake("openrouter", ("GET", "/key"), "OPENROUTER_API_KEY", body, deny, creds, gauge)
 
 
@@ -255,13 +255,38 @@ def vercel(creds: Credentials, gauge: Gauge) -> Fake:
 
 
 def portkey(creds: Credentials, gauge: Gauge) -> Fake:
+    """The development workspace as the program leaves it: its AI providers and saved gateway config."""
+    from compiler.integrations.portkey.declared import config_name, gateway, provider_settings
+    from tests.conftest import platform_model
+
     deny = Reply(401, {"success": False, "data": {"message": "Invalid API Key"}})
+    config = next(i for i in platform_model().integrations if i.type.name == "portkey").per_env["development"].config
+    routes: dict[tuple[str, str], Route] = {}
 
-    def virtual_keys(request: Request) -> Reply:
-        body = {"object": "list", "total": 3, "data": [{"slug": "anthropic-main"}]}
-        return _ok_or(request.headers.get("x-portkey-api-key") == creds.env["PORTKEY_API_KEY"], body, deny)
+    def held(key: Any) -> Any:
+        props = provider_settings(key)
+        usage = {"type": "cost", "credit_limit": props["budget_usd"], "periodic_reset": props["budget_reset"]}
+        rpm = props["requests_per_minute"]
+        rate = [] if rpm is None else [{"type": "requests", "unit": "rpm", "value": rpm}]
+        body = {
+            "slug": props["slug"],
+            "integration_id": props["integration"],
+            "usage_limits": usage,
+            "rate_limits": rate,
+        }
+        return lambda request: _ok_or(_portkey_key(request, creds), body, deny)
 
-    return Fake("portkey", {("GET", "/virtual-keys"): virtual_keys}, deny, gauge)
+    for key in config["virtualKeys"]:
+        routes[("GET", f"/providers/{key['slug']}")] = held(key)
+    listed = {"data": [{"slug": "pc-sophia-dev", "name": config_name("sophia-ai", "development")}]}
+    saved = {"slug": "pc-sophia-dev", "config": json.dumps(gateway(config))}
+    routes[("GET", "/configs")] = lambda request: _ok_or(_portkey_key(request, creds), listed, deny)
+    routes[("GET", "/configs/pc-sophia-dev")] = lambda request: _ok_or(_portkey_key(request, creds), saved, deny)
+    return Fake("portkey", routes, deny, gauge)
+
+
+def _portkey_key(request: Request, creds: Credentials) -> bool:
+    return request.headers.get("x-portkey-api-key") == creds.env["PORTKEY_API_KEY"]
 
 
 def pulumi_esc(creds: Credentials, gauge: Gauge) -> Fake:

@@ -6,37 +6,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ...schemas import duration_seconds
 from ..base import IntegrationType
-
-
-def gateway(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The Portkey gateway config of one environment, as Portkey documents it (gateway-config.schema.json):
-    the application sends it as ``x-portkey-config`` (``PORTKEY_GATEWAY_CONFIG``)."""
-    routing = config["routing"]
-    strategy: dict[str, Any] = {"mode": routing["strategy"]}
-    if routing.get("onStatusCodes") and routing["strategy"] == "fallback":  # what moves a fallback on
-        strategy["on_status_codes"] = list(routing["onStatusCodes"])
-    targets = []
-    for target in routing["targets"]:
-        rendered: dict[str, Any] = {"virtual_key": target["virtualKey"]}
-        if routing["strategy"] == "loadbalance":
-            rendered["weight"] = target.get("weight", 1)
-        if "model" in target:
-            rendered["override_params"] = {"model": target["model"]}
-        targets.append(rendered)
-    out: dict[str, Any] = {"strategy": strategy, "targets": targets}
-    if "retry" in config:
-        retry: dict[str, Any] = {"attempts": config["retry"]["attempts"]}
-        if config["retry"].get("onStatusCodes"):
-            retry["on_status_codes"] = list(config["retry"]["onStatusCodes"])
-        out["retry"] = retry
-    if "cache" in config:
-        cached: dict[str, Any] = {"mode": config["cache"]["mode"]}
-        if "maxAge" in config["cache"]:
-            cached["max_age"] = duration_seconds(config["cache"]["maxAge"])
-        out["cache"] = cached
-    return out
+from .declared import gateway
 
 
 @cache
@@ -77,7 +48,8 @@ def problems(config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str
 
 
 # Portkey's Admin API creates and deletes API keys (POST /api-keys/{type}/{sub-type}),
-# so the rotation job can issue the new key before revoking the old one.
+# so the rotation job can issue the new key before revoking the old one. The program keeps the
+# workspace's AI providers and its saved gateway config (deploy.py, providers.py).
 ENTRY = IntegrationType(
     name="portkey",
     title="Portkey",
@@ -85,6 +57,9 @@ ENTRY = IntegrationType(
     component="Portkey",
     automatic_rotation=True,
     docs="https://portkey.ai/docs/api-reference/admin-api/introduction",
+    requirements=("httpx==0.28.1",),
+    deploys=True,
+    program_secrets=("api-key",),
     application=lambda config: {"gateway_config": gateway(config)} if "routing" in config else {},
     config_problems=problems,
 )

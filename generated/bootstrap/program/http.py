@@ -47,7 +47,9 @@ class Api:
     credential: str = field(repr=False)
     service: str
     # How the credential travels: ``bearer`` (Authorization: Bearer <credential>), ``basic`` (the
-    # credential as the user name, no password) or ``header:<name>`` (the credential as that header).
+    # credential as the user name, no password), ``header:<name>`` (the credential as that header) or
+    # ``none`` (in no header: calls that carry it in their body, such as a client-credentials token
+    # exchange; it is still masked in everything the service sends back).
     auth: str = "bearer"
     timeout: float = 30.0
     retries: int = 4
@@ -129,6 +131,8 @@ class Api:
             return {"Authorization": f"Basic {token}", "Accept": "application/json"}
         if self.auth.startswith("header:"):
             return {self.auth.removeprefix("header:"): self.credential, "Accept": "application/json"}
+        if self.auth == "none":
+            return {"Accept": "application/json"}
         return {"Authorization": f"Bearer {self.credential}", "Accept": "application/json"}
 
     def _space(self, pace: tuple[str, float] | None) -> None:

@@ -39,7 +39,7 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
                 component.child(),
             )
         )
-    for system in config.get("fileSystems", []):
+    for system in _file_systems(config):
         made.append(
             providers.FileSystem(
                 f"{component.name}.file-system.{system['name']}",
@@ -56,10 +56,15 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
     return component.done(
         {
             "sshKeys": [k["name"] for k in config.get("sshKeys", [])],
-            "fileSystems": {s["name"]: s["region"] for s in config.get("fileSystems", [])},
+            "fileSystems": {s["name"]: s["region"] for s in _file_systems(config)},
             "firewallRules": len(config.get("firewallRules", [])),
         }
     )
+
+
+def _file_systems(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The account's file systems, each with its region (``defaultRegion`` where it names none)."""
+    return [{**s, "region": s.get("region", config["defaultRegion"])} for s in config.get("fileSystems", [])]
 
 
 def deploy_pool(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.ComponentResource | None:
@@ -77,7 +82,7 @@ def deploy_pool(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Comp
     config = account.get("config", {})
     regions = list(settings["regions"])
     file_systems: dict[str, str] = {}
-    for system in config.get("fileSystems", []):  # the first file system of each region the pool may use
+    for system in _file_systems(config):  # the first file system of each region the pool may use
         if system["region"] in regions:
             file_systems.setdefault(system["region"], system["name"])
     count = int(settings["minCount"])
