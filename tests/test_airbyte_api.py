@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from compiler.harness import StackRun, secret_value
 from compiler.integrations import http
-from compiler.integrations.airbyte import providers
+from compiler.integrations.airbyte import declared, providers
+from tests.conftest import platform_model
 from tests.fakes import airbyte_api
 from tests.fakes.airbyte_api import Airbyte, Server
 
@@ -99,13 +101,13 @@ def connected(server: Server, **changes: Any) -> tuple[str, dict[str, Any]]:
 @pytest.mark.parametrize(
     "cron, expected",
     [
-        ("0 */12 * * *", "0 0 */12 * * ?"),
-        ("30 */2 * * *", "0 30 */2 * * ?"),
+        ("0 */12 * * *", "0 0 0,12 * * ?"),
+        ("30 */2 * * *", "0 30 0,2,4,6,8,10,12,14,16,18,20,22 * * ?"),
         ("0 * * * *", "0 0 * * * ?"),
-        ("5,35 9-17/2 * * *", "0 5,35 9-17/2 * * ?"),
+        ("5,35 9-17/2 * * *", "0 5,35 9,11,13,15,17 * * ?"),
         ("0 6 1,15 * *", "0 0 6 1,15 * ?"),
-        ("0 6 */10 * *", "0 0 6 */10 * ?"),
-        ("15 3 5/7 * *", "0 15 3 5/7 * ?"),
+        ("0 6 */10 * *", "0 0 6 1,11,21,31 * ?"),
+        ("15 3 5/7 * *", "0 15 3 5,12,19,26 * ?"),
         ("0 0 1 jan,Jul *", "0 0 0 1 1,7 ?"),
         ("0 0 * JAN-MAR *", "0 0 0 * 1-3 ?"),
         ("15 3 * * 1-5", "0 15 3 ? * 2-6"),
@@ -115,9 +117,9 @@ def connected(server: Server, **changes: Any) -> tuple[str, dict[str, Any]]:
         ("0 0 * * SAT,sun", "0 0 0 ? * 1,7"),
         ("0 0 * * 5-7", "0 0 0 ? * 1,6-7"),
         ("0 0 * * */2", "0 0 0 ? * 1,3,5,7"),
-        ("0 0 * * 1/3", "0 0 0 ? * 1-2,5"),
+        ("0 0 * * 1/3", "0 0 0 ? * 2,5"),
         ("0 0 * * 0-6", "0 0 0 * * ?"),
-        ("0 0 1-31 * 3", "0 0 0 ? * 4"),
+        ("0 0 ? * *", "0 0 0 * * ?"),
         ("0 12 * 6 */1", "0 0 12 * 6 ?"),
         ("@daily", "0 0 0 * * ?"),
         ("@weekly", "0 0 0 ? * 1"),
@@ -125,7 +127,7 @@ def connected(server: Server, **changes: Any) -> tuple[str, dict[str, Any]]:
     ],
 )
 def test_quartz_converts_ranges_steps_lists_and_names(cron: str, expected: str) -> None:
-    assert providers.quartz(cron) == expected
+    assert declared.quartz(cron) == expected
 
 
 @pytest.mark.parametrize(
@@ -135,25 +137,23 @@ def test_quartz_converts_ranges_steps_lists_and_names(cron: str, expected: str) 
         ("0 0 */2 * MON", "restricts both day-of-month and day-of-week"),
         ("0 0 * *", "not a five-field"),
         ("0 0 0 * * ?", "not a five-field"),
-        ("60 * * * *", "outside the minute's 0-59"),
-        ("0 24 * * *", "outside the hour's 0-23"),
-        ("0 0 0 * *", "outside the day of month's 1-31"),
-        ("0 0 * 13 *", "outside the month's 1-12"),
-        ("0 0 * * 8", "outside the day of week's 0-7"),
-        ("0 0 ? * *", "not a number or name"),
-        ("0 0 L * *", "not a number or name"),
-        ("0 0 * * 1#2", "not a number or name"),
-        ("0 0 MON * *", "not a number or name"),
-        ("0 0 * FOO *", "not a number or name"),
-        ("0 5-1 * * *", "runs backwards"),
-        ("*/0 * * * *", "step '0'"),
-        ("0 */24 * * *", "step '24'"),
-        ("0 0 1,,2 * *", "not a number or name"),
+        ("60 * * * *", "not a valid cron expression"),
+        ("0 24 * * *", "not a valid cron expression"),
+        ("0 0 0 * *", "not a valid cron expression"),
+        ("0 0 * 13 *", "not a valid cron expression"),
+        ("0 0 * * 8", "not a valid cron expression"),
+        ("0 0 1-31 * 3", "restricts both day-of-month and day-of-week"),
+        ("0 0 L * *", "uses L or #"),
+        ("0 0 * * 1#2", "uses L or #"),
+        ("0 0 MON * *", "not a valid cron expression"),
+        ("0 0 * FOO *", "not a valid cron expression"),
+        ("*/0 * * * *", "not a valid cron expression"),
+        ("0 0 1,,2 * *", "not a valid cron expression"),
     ],
 )
 def test_quartz_refuses_what_it_cannot_express(cron: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
-        providers.quartz(cron)
+        declared.quartz(cron)
 
 
 # ---------------------------------------------------------------------- drift
@@ -178,9 +178,9 @@ DECLARED = {
 
 
 def test_a_connection_as_declared_has_no_drift() -> None:
-    assert providers.connection_drift(DECLARED, held_connection()) == []
+    assert declared.connection_drift(DECLARED, held_connection()) == []
     manual = {**DECLARED, "schedule": None}
-    assert providers.connection_drift(manual, held_connection(schedule={"scheduleType": "manual"})) == []
+    assert declared.connection_drift(manual, held_connection(schedule={"scheduleType": "manual"})) == []
 
 
 @pytest.mark.parametrize(
@@ -188,17 +188,17 @@ def test_a_connection_as_declared_has_no_drift() -> None:
     [
         (
             {"schedule": {"scheduleType": "cron", "cronExpression": "0 0 6 * * ? UTC"}},
-            [("schedule", "0 0 */12 * * ? UTC", "0 0 6 * * ? UTC")],
+            [("schedule", "0 0 0,12 * * ? UTC", "0 0 6 * * ? UTC")],
         ),
         (
             {"schedule": {"scheduleType": "cron", "cronExpression": "0 0 */12 * * ? America/New_York"}},
-            [("schedule", "0 0 */12 * * ? UTC", "0 0 */12 * * ? America/New_York")],
+            [("schedule", "0 0 0,12 * * ? UTC", "0 0 */12 * * ? America/New_York")],
         ),
         (
             {"schedule": {"scheduleType": "basic", "basicTiming": "Every 24 HOURS"}},
-            [("schedule", "0 0 */12 * * ? UTC", "basic Every 24 HOURS")],
+            [("schedule", "0 0 0,12 * * ? UTC", "basic Every 24 HOURS")],
         ),
-        ({"schedule": {"scheduleType": "manual"}}, [("schedule", "0 0 */12 * * ? UTC", "manual")]),
+        ({"schedule": {"scheduleType": "manual"}}, [("schedule", "0 0 0,12 * * ? UTC", "manual")]),
         ({"status": "inactive"}, [("status", "active", "inactive")]),
         (
             {"nonBreakingSchemaUpdatesBehavior": "ignore", "status": "deprecated"},
@@ -208,18 +208,18 @@ def test_a_connection_as_declared_has_no_drift() -> None:
     ids=["schedule", "time zone", "basic", "manual", "status", "status and policy"],
 )
 def test_drift_names_what_differs_with_both_values(held: dict[str, Any], drift: list[tuple[str, Any, Any]]) -> None:
-    assert providers.connection_drift(DECLARED, held_connection(**held)) == drift
+    assert declared.connection_drift(DECLARED, held_connection(**held)) == drift
 
 
 def test_the_body_takes_defaults_and_refuses_what_airbyte_would() -> None:
-    assert providers.connection_body({"name": "n"}) == {
+    assert declared.connection_body({"name": "n"}) == {
         "name": "n",
         "schedule": {"scheduleType": "manual"},
         "status": "active",
         "nonBreakingSchemaUpdatesBehavior": "ignore",
     }
     with pytest.raises(ValueError, match="schema_changes: 'propagate' is not one of"):
-        providers.connection_body({**DECLARED, "schema_changes": "propagate"})
+        declared.connection_body({**DECLARED, "schema_changes": "propagate"})
     check = CONNECTION.check({}, {**DECLARED, "schedule": "0 0 1 * 1", "status": "paused"})
     assert [f.property for f in check.failures] == ["schedule", "status"]
     assert "restricts both" in check.failures[0].reason and "'paused' is not one of" in check.failures[1].reason
@@ -373,11 +373,11 @@ def test_a_connection_is_created_with_its_quartz_schedule_and_the_shared_body(se
     fake, server, _ = service
     id_, outs = connected(server)
     held = fake.held["connections"][id_]
-    assert held["schedule"] == {"scheduleType": "cron", "cronExpression": "0 0 */12 * * ?"}
+    assert held["schedule"] == {"scheduleType": "cron", "cronExpression": "0 0 0,12 * * ?"}
     assert (held["status"], held["nonBreakingSchemaUpdatesBehavior"]) == ("active", "propagate_columns")
     posted = next(body for method, path, body in fake.calls if (method, path) == ("POST", "/v1/connections"))
     assert posted == {
-        **providers.connection_body(outs),
+        **declared.connection_body(outs),
         "sourceId": outs["source_id"],
         "destinationId": outs["destination_id"],
     }
@@ -390,11 +390,11 @@ def test_a_refresh_records_drift_and_the_next_update_patches_it_back(service: Se
     held = fake.held["connections"][id_]
     held.update(status="inactive", schedule={"scheduleType": "cron", "cronExpression": "0 0 6 * * ?"})
     read = CONNECTION.read(id_, outs).outs
-    assert read["drift"] == [["schedule", "0 0 */12 * * ? UTC", "0 0 6 * * ? UTC"], ["status", "active", "inactive"]]
+    assert read["drift"] == [["schedule", "0 0 0,12 * * ? UTC", "0 0 6 * * ? UTC"], ["status", "active", "inactive"]]
     declared = connection_props(server, outs["source_id"], outs["destination_id"])
     assert CONNECTION.diff(id_, read, declared).changes and not CONNECTION.diff(id_, outs, declared).changes
     assert CONNECTION.update(id_, read, declared).outs["drift"] == []
-    assert held["status"] == "active" and held["schedule"]["cronExpression"] == "0 0 */12 * * ?"
+    assert held["status"] == "active" and held["schedule"]["cronExpression"] == "0 0 0,12 * * ?"
 
 
 def test_a_new_schedule_is_patched_and_a_new_source_replaces_the_connection_first_deleting_it(service: Service) -> None:
@@ -473,3 +473,41 @@ def test_a_credential_cut_short_by_the_answer_length_is_still_masked(service: Se
 
 def test_every_resource_keeps_credentials_and_configuration_encrypted() -> None:
     assert providers.SECRET_OUTPUTS == ["client_id", "client_secret", "configuration"]
+
+
+@pytest.fixture(scope="module")
+def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
+    return {env: stack_run(env) for env in ("development", "production")}
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_the_program_keeps_the_workspace_sources_destinations_and_connections(
+    runs: dict[str, StackRun], env: str
+) -> None:
+    config = next(i for i in platform_model().integrations if i.type.name == "airbyte").per_env[env].config
+    made = {r["name"]: r for r in runs[env].resources if r["type"].startswith("pulumi-python:dynamic/airbyte:")}
+    expected = {
+        *(f"airbyte.source.{s['name']}" for s in config["sources"]),
+        *(f"airbyte.destination.{d['name']}" for d in config["destinations"]),
+        *(f"airbyte.connection.{c['name']}" for c in config["connections"]),
+    }
+    assert set(made) == expected
+    hubspot = made["airbyte.source.hubspot"]["inputs"]
+    configuration = secret_value(hubspot["configuration"])  # credentials inside: the whole of it is secret
+    assert configuration["sourceType"] == "hubspot"
+    assert configuration["credentials"]["access_token"].startswith("mock-secret-for-airbyteHubspotToken")
+    assert configuration["start_date"] == "2024-01-01T00:00:00Z"
+    snowflake = secret_value(made["airbyte.destination.snowflake"]["inputs"]["configuration"])
+    assert snowflake["database"] == {"development": "SOPHIA_DEV", "production": "SOPHIA_PROD"}[env]
+    for connection in config["connections"]:
+        record = made[f"airbyte.connection.{connection['name']}"]
+        inputs = record["inputs"]
+        assert (inputs["schedule"], inputs["schema_changes"], inputs["status"]) == (
+            connection["schedule"],
+            connection["schemaChanges"],
+            connection.get("status", "active"),
+        )
+        assert inputs["workspace_id"] == config["workspaceId"]
+        ends = {made[f"airbyte.source.{connection['source']}"]["urn"], made["airbyte.destination.snowflake"]["urn"]}
+        assert ends <= set(record["dependencies"])
+        assert sorted(record["additionalSecretOutputs"]) == ["client_id", "client_secret", "configuration"]

@@ -134,7 +134,7 @@ def test_every_probe_succeeds_against_its_fake(check_env: Run, fakes: Fakes) -> 
         assert results[name]["error"] is None and results[name]["attempts"] == 1
         assert fake.requests, name
     assert results["aws"]["status"] == "skipped" and "SigV4" in results["aws"]["tests"][0]["detail"]
-    assert [t["name"] for t in results["airbyte"]["tests"]] == ["get access token", "get workspace"]
+    assert [t["name"] for t in results["airbyte"]["tests"]] == ["get access token", "get workspace", "list connections"]
     assert "1 row(s)" in results["snowflake"]["tests"][0]["detail"]
     assert "portal 23456789" in results["hubspot"]["tests"][0]["detail"]
     assert "team T01ABCDEF23" in results["slack"]["tests"][0]["detail"]

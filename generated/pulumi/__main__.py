@@ -24,6 +24,7 @@ from __future__ import annotations
 import pulumi
 
 from program import runtime
+from program.airbyte import deploy as airbyte
 from program.aws import deploy as aws
 from program.lambda_labs import deploy as lambda_labs
 from program.openrouter import deploy as openrouter
@@ -38,7 +39,7 @@ INTEGRATIONS = [
     runtime.Instance(
         name='airbyte',
         type='sophia:integrations:Airbyte',
-        deploy=runtime.component,
+        deploy=airbyte.deploy,
         meta={
             'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data sources into Snowflake.",
             'labels': {'team': 'data-platform'},

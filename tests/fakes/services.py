@@ -172,9 +172,29 @@ def airbyte(creds: Credentials, gauge: Gauge) -> Fake:
     def workspace(request: Request) -> Reply:
         return _ok_or(request.bearer() in issued, {"workspaceId": AIRBYTE_WORKSPACE, "name": "sophia-dev"}, deny)
 
+    def connections(request: Request) -> Reply:
+        """The development connections as the program left them (Airbyte answers schedules in Quartz, in UTC)."""
+        from compiler.integrations.airbyte.declared import quartz
+        from tests.conftest import platform_model
+
+        config = next(i for i in platform_model().integrations if i.type.name == "airbyte").per_env["development"]
+        held = [
+            {
+                "name": c["name"],
+                "workspaceId": AIRBYTE_WORKSPACE,
+                "schedule": {"scheduleType": "cron", "cronExpression": f"{quartz(c['schedule'])} UTC"},
+                "status": c.get("status", "active"),
+                "nonBreakingSchemaUpdatesBehavior": c.get("schemaChanges", "ignore"),
+            }
+            for c in config.config["connections"]
+        ]
+        mine = request.query.get("workspaceIds") == AIRBYTE_WORKSPACE
+        return _ok_or(request.bearer() in issued and mine, {"data": held, "next": None}, deny)
+
     routes: dict[tuple[str, str], Route] = {
         ("POST", "/applications/token"): token,
         ("GET", f"/workspaces/{AIRBYTE_WORKSPACE}"): workspace,
+        ("GET", "/connections"): connections,
     }
     return Fake("airbyte", routes, deny, gauge)
 

@@ -71,187 +71,17 @@ from pulumi.dynamic import (
 )
 
 from .. import http
+from .declared import connection_body, connection_drift, problems
 
 SERVICE = "Airbyte API"
 CLIENT_ID, CLIENT_SECRET = "client_id", "client_secret"
 SECRET_OUTPUTS = [CLIENT_ID, CLIENT_SECRET, "configuration"]
 ACCESS = ("api_url", CLIENT_ID, CLIENT_SECRET)  # how Airbyte is reached: a change updates nothing there
-SCHEMA_CHANGES = ("ignore", "disable_connection", "propagate_columns", "propagate_fully")
-STATUSES = ("active", "inactive")
 PAGE = 100  # the listing endpoints' largest page
 SKEW = 120.0  # seconds of clock difference tolerated when telling what a lost create made from older ones
 MASK_FROM = 4  # configuration strings this long or longer are masked in errors (shorter ones garble text)
 # How the providers wait before a retry; the tests record it instead.
 SLEEP = time.sleep
-
-
-# ---------------------------------------------------------------------- schedules
-
-
-_MACROS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-_DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}
-# name, lowest, highest, names: the five fields of cron(5); day-of-week 7 is Sunday again.
-_FIELDS: tuple[tuple[str, int, int, Mapping[str, int]], ...] = (
-    ("minute", 0, 59, {}),
-    ("hour", 0, 23, {}),
-    ("day of month", 1, 31, {}),
-    ("month", 1, 12, _MONTHS),
-    ("day of week", 0, 7, _DAYS),
-)
-
-
-def quartz(cron: str) -> str:
-    """The Quartz form Airbyte runs (in UTC) of a five-field UTC cron expression.
-
-    Seconds are 0; whichever of day-of-month and day-of-week is unrestricted becomes ``?``; days of
-    the week are renumbered (cron 0 or 7 = Sunday, Quartz 1 = Sunday) and names become numbers.
-    ValueError for an invalid expression, and for one restricting both day-of-month and day-of-week
-    (cron matches either, or with ``*/n`` both; Quartz can only restrict one).
-    """
-    fields = _MACROS.get(cron.strip().lower(), cron).split()
-    if len(fields) != 5:
-        raise ValueError(f"{cron!r} is not a five-field cron expression")
-    parsed = [_field(text, *spec, cron) for text, spec in zip(fields, _FIELDS, strict=True)]
-    minute, hour, dom, month = (parsed[i][0] for i in range(4))
-    weekdays = {d % 7 for d in parsed[4][1]}
-    every_day, every_weekday = parsed[2][1] == set(range(1, 32)), weekdays == set(range(7))
-    if not every_day and not every_weekday:
-        raise ValueError(
-            f"{cron!r} restricts both day-of-month and day-of-week, which Quartz cannot express; restrict one"
-        )
-    if every_weekday:
-        return f"0 {minute} {hour} {'*' if every_day else dom} {month} ?"
-    return f"0 {minute} {hour} ? {month} {_spans(sorted(d + 1 for d in weekdays))}"
-
-
-def _field(text: str, name: str, low: int, high: int, names: Mapping[str, int], cron: str) -> tuple[str, set[int]]:
-    """One cron field as Quartz writes it (names as numbers), and the values it matches."""
-    items: list[str] = []
-    values: set[int] = set()
-    for item in text.upper().split(","):
-        span, slash, step_text = item.partition("/")
-        step = _number(step_text, name, cron) if slash else 1
-        if step < 1 or step > high:
-            raise ValueError(f"{cron!r}: step {step_text!r} of the {name} is not between 1 and {high}")
-        if span == "*":
-            first, last, written = low, high, "*"
-        else:
-            start, dash, end = span.partition("-")
-            first = _value(start, name, low, high, names, cron)
-            last = _value(end, name, low, high, names, cron) if dash else (high if slash else first)
-            if last < first:
-                raise ValueError(f"{cron!r}: the {name} range {span!r} runs backwards")
-            written = f"{first}-{last}" if dash else str(first)
-        items.append(written + (f"/{step}" if slash else ""))
-        values.update(range(first, last + 1, step))
-    return ",".join(items), values
-
-
-def _value(text: str, name: str, low: int, high: int, names: Mapping[str, int], cron: str) -> int:
-    value = names[text] if text in names else _number(text, name, cron)
-    if not low <= value <= high:
-        raise ValueError(f"{cron!r}: {text!r} is outside the {name}'s {low}-{high}")
-    return value
-
-
-def _number(text: str, name: str, cron: str) -> int:
-    if not text.isdigit():
-        raise ValueError(f"{cron!r}: {text!r} is not a number or name the {name} takes")
-    return int(text)
-
-
-def _spans(values: list[int]) -> str:
-    """Sorted numbers as a Quartz list, consecutive runs as ranges: [1, 2, 3, 7] -> ``1-3,7``."""
-    runs: list[list[int]] = []
-    for value in values:
-        if runs and value == runs[-1][-1] + 1:
-            runs[-1].append(value)
-        else:
-            runs.append([value])
-    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
-
-
-def schedule(cron: str | None) -> dict[str, str]:
-    """Airbyte's ``schedule`` for a five-field UTC cron, or manual syncs only when there is none."""
-    if not cron:
-        return {"scheduleType": "manual"}
-    return {"scheduleType": "cron", "cronExpression": quartz(cron)}
-
-
-# ---------------------------------------------------------------------- connection settings and drift
-
-
-def connection_settings(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The declared schedule, status and schema-change policy of a connection, as Airbyte's API takes them.
-
-    ``props`` holds ``schedule`` (five-field UTC cron, or none for manual), ``status`` (active by
-    default) and ``schema_changes`` (ignore by default). ValueError for a value Airbyte does not take.
-    """
-    problems = _problems(props)
-    if problems:
-        raise ValueError("; ".join(f"{key}: {problem}" for key, problem in problems))
-    return {
-        "schedule": schedule(props.get("schedule")),
-        "status": props.get("status") or "active",
-        "nonBreakingSchemaUpdatesBehavior": props.get("schema_changes") or "ignore",
-    }
-
-
-def _problems(props: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(prop, why) for each connection setting Airbyte would not take."""
-    problems = []
-    try:
-        schedule(props.get("schedule"))
-    except ValueError as problem:
-        problems.append(("schedule", str(problem)))
-    for key, default, allowed in (("status", "active", STATUSES), ("schema_changes", "ignore", SCHEMA_CHANGES)):
-        if (props.get(key) or default) not in allowed:
-            problems.append((key, f"{props.get(key)!r} is not one of {', '.join(allowed)}"))
-    return problems
-
-
-def connection_body(props: Mapping[str, Any]) -> dict[str, Any]:
-    """The body of ``PATCH /connections/{id}`` for a connection's props (a create adds its source and
-    destination ids): the one place deploy and drift check take the declared settings from."""
-    return {"name": props["name"], **connection_settings(props)}
-
-
-def connection_drift(declared: Mapping[str, Any], held: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    """How the connection Airbyte holds (``GET /connections/{id}``) differs from its declared props:
-    ``(what, declared, held)`` for its ``schedule``, ``status`` and ``schemaChanges``, in that order.
-
-    A schedule reads ``manual``, ``<Quartz expression> <time zone>`` as Airbyte answers it, or
-    ``basic <timing>`` (set in Airbyte's UI); declared crons are compared in their Quartz form, in UTC.
-    """
-    settings = connection_settings(declared)
-    pairs = (
-        ("schedule", _schedule_text(settings["schedule"], "UTC"), _schedule_text(held.get("schedule") or {}, "")),
-        ("status", settings["status"], held.get("status")),
-        ("schemaChanges", settings["nonBreakingSchemaUpdatesBehavior"], held.get("nonBreakingSchemaUpdatesBehavior")),
-    )
-    return [(what, want, have) for what, want, have in pairs if _normal(want) != _normal(have)]
-
-
-def _schedule_text(value: Mapping[str, Any], zone: str) -> str:
-    kind = str(value.get("scheduleType") or "manual")
-    if kind == "cron":
-        return " ".join(filter(None, (str(value.get("cronExpression") or ""), zone)))
-    if kind == "basic":
-        return f"basic {value.get('basicTiming') or ''}".strip()
-    return kind
-
-
-def _normal(value: Any) -> Any:
-    return " ".join(value.upper().split()) if isinstance(value, str) else value
 
 
 # ---------------------------------------------------------------------- access
@@ -507,7 +337,7 @@ class ConnectionProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, [CheckFailure(key, problem) for key, problem in _problems(news)])
+        return CheckResult(news, [CheckFailure(key, problem) for key, problem in problems(news)])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = session(props)
