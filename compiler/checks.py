@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import schemas
-from .diagnostics import Diagnostic, error
+from .diagnostics import Diagnostic, error, warning
 from .integrations import REGISTRY, with_role
 from .integrations.base import GPU_POOLS, POOL_SSH_KEYS, ConfigProblems
 from .load import Document, JsonPath, format_path
@@ -246,9 +246,11 @@ def _service_rules(doc: Document, rules: ConfigProblems | None) -> list[Diagnost
     if rules is None or not isinstance(config, dict):
         return []
     found = []
-    for path, message in rules(config):
+    for path, message, *severity in rules(config):
         where = ("spec", "config", *path)
-        found.append(error(doc.locate(where), "E210", message, path=format_path(where)))
+        report = warning if severity == ["warning"] else error
+        code = "W201" if severity == ["warning"] else "E210"
+        found.append(report(doc.locate(where), code, message, path=format_path(where)))
     return found
 
 

@@ -56,4 +56,5 @@ CODES: dict[str, str] = {
     "W001": "empty document",
     "W101": "owned file was edited by hand; left in place",
     "W102": "manifest entry outside its output root; ignored",
+    "W201": "integration config its service discourages",
 }

@@ -40,6 +40,12 @@ def endpoint_variable(type_name: str) -> str:
     return "SOPHIA_IAC_ENDPOINT_" + type_name.upper().replace("-", "_")
 
 
+def program_files(integration: str, environment: str) -> str:
+    """Where an integration's data files for one environment live in its project (``runtime.files``
+    finds them there)."""
+    return f"files/{integration}/{environment}"
+
+
 def component_type(component: str, bootstrap: bool = False) -> str:
     """The Pulumi type token of an integration's component: ``sophia:integrations:Snowflake``."""
     return f"sophia:{'bootstrap' if bootstrap else 'integrations'}:{component}"

@@ -3,14 +3,16 @@ v3 API on 127.0.0.1 (tests/fakes/hubspot_api.py), and the drift helper."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from compiler.harness import StackRun, secret_value
 from compiler.integrations import http
 from compiler.integrations.hubspot import providers
+from tests.conftest import platform_model
 from tests.fakes.hubspot_api import HubSpot, Server
 
 KEY = "6a1f0c2e-90b4-4c1d-8e2a-" + "d3v3l0p3r" * 2
@@ -252,3 +254,25 @@ def test_drift_names_each_field_that_differs_with_both_values() -> None:
         ("active", True, False)
     ]
     assert providers.subscription_drift({**declared, "active": False}, {**held, "propertyName": "email"}) == []
+
+
+@pytest.fixture(scope="module")
+def runs(stack_run: Callable[..., StackRun]) -> dict[str, StackRun]:
+    return {env: stack_run(env) for env in ("development", "production")}
+
+
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_the_program_keeps_the_declared_webhook_settings_and_subscriptions(runs: dict[str, StackRun], env: str) -> None:
+    hooks = next(i for i in platform_model().integrations if i.type.name == "hubspot").per_env[env].config["webhooks"]
+    made = {r["name"]: r for r in runs[env].resources if r["type"].startswith("pulumi-python:dynamic/hubspot:")}
+    settings = made.pop("hubspot.webhook-settings")
+    assert (settings["inputs"]["app_id"], settings["inputs"]["target_url"]) == (hooks["appId"], hooks["targetUrl"])
+    assert settings["inputs"]["max_concurrent_requests"] == hooks["maxConcurrentRequests"]
+    assert secret_value(settings["inputs"]["developer_api_key"]).startswith("mock-secret-for-hubspotDeveloperApiKey")
+    declared = {(h["eventType"], h.get("propertyName"), h.get("active", True)) for h in hooks["subscriptions"]}
+    assert {
+        (r["inputs"]["event_type"], r["inputs"].get("property_name"), r["inputs"]["active"]) for r in made.values()
+    } == declared
+    for subscription in made.values():
+        assert settings["urn"] in subscription["dependencies"]  # the target is set before events are asked for
+        assert subscription["additionalSecretOutputs"] == ["developer_api_key"]

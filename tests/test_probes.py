@@ -158,6 +158,21 @@ def test_a_service_holding_other_settings_than_the_spec_is_reported_as_drift(
     assert "DRIFT  openrouter" in result.out and "the spec declares 60.0, the service holds 50.0" in result.out
 
 
+def test_a_private_app_token_granted_other_scopes_than_declared_is_drift(
+    check_env: Run, fakes: Fakes, tmp_path: Path
+) -> None:
+    declared = (
+        "    scopes:\n      - crm.objects.contacts.read\n",
+        "    scopes:\n      - tickets\n      - crm.objects.contacts.read\n",
+    )
+    specs = specs_copy(tmp_path, {"hubspot.yaml": declared})
+    result, doc = check_env(specs=specs)
+    assert result.code == 1
+    (drift,) = by_name(doc)["hubspot"]["drift"]
+    assert drift["item"] == "granted scopes" and "tickets" in drift["declared"]
+    assert "tickets" not in drift["held"] and set(drift["held"]) < set(drift["declared"])
+
+
 def test_auth_failures_fail_at_once_without_retry(check_env: Run, fakes: Fakes) -> None:
     rejecting = ("snowflake", "hubspot", "slack", "airbyte", "vercel")
     for name in rejecting:
@@ -188,7 +203,7 @@ def test_transient_failures_are_retried_and_429_waits_for_retry_after(check_env:
     # down to 0.01 s, so only Retry-After: 1 accounts for the wait.
     limited = fakes["hubspot"].requests
     assert results["hubspot"]["status"] == "success" and results["hubspot"]["attempts"] == 2
-    assert len(limited) == 2 and limited[1].time - limited[0].time >= 1.0
+    assert len(limited) == 3 and limited[1].time - limited[0].time >= 1.0  # then the token's scopes
 
     assert results["vercel"]["status"] == "success" and len(fakes["vercel"].requests) == 2
 

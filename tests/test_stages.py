@@ -8,6 +8,7 @@ import pytest
 
 from compiler.load import load_bytes
 from compiler.resolve import deep_merge, effective, effective_spec
+from tests.units import analyse as units_analyse
 from tests.units import integration, model, plain, problems
 
 GONG = (
@@ -250,3 +251,26 @@ def test_gong_webhook_verification_needs_the_key_it_verifies_with() -> None:
     assert problems(integration("gong", "gong", wired, KEY)) == [("E209", 11, 26)]  # no such secret
     declared = KEY + "    webhook-key: {esc: gong.webhookKey, rotation: manual}\n"
     assert problems(integration("gong", "gong", wired, declared)) == []
+
+
+def test_a_new_legacy_hubspot_private_app_is_a_warning_and_an_existing_one_is_not() -> None:
+    token = "    token: {esc: hubspot.token, rotation: manual}\n"
+    base = "  description: CRM.\n  config:\n    portalId: '23456789'\n    scopes: [crm.objects.deals.read]\n"
+    legacy = base + "    tokenKind: private-app\n"
+    found, _ = units_analyse(integration("hubspot", "hubspot", legacy, token))
+    (warned,) = [d for d in found if d.code == "W201"]
+    assert not warned.is_error and (warned.location.line, warned.location.column) == (10, 16)
+    assert "service key" in warned.message
+    assert problems(integration("hubspot", "hubspot", legacy + "    privateAppId: '42'\n", token)) == []
+    assert problems(integration("hubspot", "hubspot", base + "    tokenKind: service-key\n", token)) == []
+
+
+def test_hubspot_webhook_subscriptions_are_one_per_event_and_property() -> None:
+    secrets = "    token: {esc: hubspot.token, rotation: manual}\n    dev: {esc: hubspot.dev, rotation: manual}\n"
+    body = (
+        "  description: CRM.\n  config:\n    portalId: '23456789'\n    scopes: [crm.objects.deals.read]\n"
+        "    webhooks:\n      appId: '7'\n      developerApiKeyRef: dev\n      targetUrl: https://example.com/h\n"
+        "      subscriptions:\n        - {eventType: deal.creation}\n        - {eventType: deal.creation}\n"
+    )
+    assert problems(integration("hubspot", "hubspot", body, secrets)) == [("E210", 16, 11)]
+    assert problems(integration("hubspot", "hubspot", body.replace("dev\n", "nokey\n", 1), secrets))[0][0] == "E209"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,10 @@ PIPELINE_ROLES = (REPOSITORY, CLOUD, STACKS)
 ROLES = (*PIPELINE_ROLES, GPU_POOLS)
 
 
-# (path inside an integration's config, message): what its service would refuse there.
-ConfigProblems = Callable[[Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]]
+# (path inside an integration's config, message): what its service would refuse there; a third
+# element "warning" marks what it accepts but discourages (reported as W201, not failing validate).
+ConfigProblem = tuple[tuple[str | int, ...], str] | tuple[tuple[str | int, ...], str, str]
+ConfigProblems = Callable[[Mapping[str, Any]], Sequence[ConfigProblem]]
 
 
 class RegistryError(Exception):
@@ -76,6 +78,10 @@ class IntegrationType:
     # Requests a minute the service allows this config (its client-side rate limit), which the probes
     # keep to as well as healthCheck.rateLimitPerMinute.
     rate_per_minute: Callable[[Mapping[str, Any]], float | None] | None = None
+    # Data files its deploy module reads, from one environment's config: file name -> content (YAML
+    # for ``.yaml``, JSON for ``.json``). Rendered into the project at ``names.program_files`` where
+    # a pull request shows them; the module finds them with ``runtime.files``.
+    program_files: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     @property
     def schema(self) -> str:

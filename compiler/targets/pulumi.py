@@ -9,6 +9,7 @@ can then never lock the pipeline out of itself.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,8 +18,9 @@ from typing import Any
 from ..access import alert_routes_read, bootstrap_settings
 from ..integrations import IntegrationType
 from ..integrations.base import GPU_POOLS
+from ..literals import yaml_block
 from ..model import Environment, GpuPool, Integration, Model, thaw
-from ..names import alert_webhook_key, component_type, gpu_pool_type
+from ..names import alert_webhook_key, component_type, gpu_pool_type, program_files
 from ..render import RenderContext, header, template
 from .esc import esc_texts
 
@@ -216,6 +218,9 @@ class PulumiTarget:
             files[f"{root}/program/{entry.module}/__init__.py"] = _package_init(f"{entry.title}: its {module} module.")
             for name in (f"{module}.py", *helpers(entry)):
                 files[f"{root}/program/{entry.module}/{name}"] = _shipped(f"{entry.module}/{name}")
+        for integration in integrations:
+            if _ships(integration.type, layout):
+                files.update(_program_files(ctx, integration, root))
         texts = esc_texts(ctx) if layout.bootstrap else {}
         for env in model.environments:
             files[f"{root}/Pulumi.{env.name}.yaml"] = template(
@@ -245,6 +250,28 @@ class PulumiTarget:
         hosted = integration is not None and GPU_POOLS in integration.type.roles and integration.type.deploys
         deploy = f"{integration.type.module}.deploy_pool" if hosted and integration else "runtime.component"
         return Listed(pool.name, gpu_pool_type(component), deploy, _meta(ctx, pool, {}), pool=True)
+
+
+def _program_files(ctx: RenderContext, integration: Integration, root: str) -> dict[str, str]:
+    """The data files the integration's module reads, per environment where it is enabled."""
+    render = integration.type.program_files
+    if render is None:
+        return {}
+    out = {}
+    for env in ctx.model.environments:
+        per_env = integration.per_env[env.name]
+        if not per_env.enabled:
+            continue
+        for name, content in sorted(render(per_env.config).items()):
+            path = f"{root}/{program_files(integration.name, env.name)}/{name}"
+            head = header(ctx.source_names([integration.source]), comment="")
+            if name.endswith(".json"):  # JSON has no comments: the header is its first key, "//"
+                out[path] = json.dumps({"//": head.split("\n"), **content}, indent=2, sort_keys=True) + "\n"
+            else:
+                out[path] = (
+                    "".join(f"# {line}\n" for line in head.split("\n")) + yaml_block(content).lstrip("\n") + "\n"
+                )
+    return out
 
 
 def _ships(entry: IntegrationType, layout: Layout) -> bool:

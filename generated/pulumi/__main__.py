@@ -26,6 +26,8 @@ import pulumi
 from program import runtime
 from program.airbyte import deploy as airbyte
 from program.aws import deploy as aws
+from program.estuary import deploy as estuary
+from program.hubspot import deploy as hubspot
 from program.lambda_labs import deploy as lambda_labs
 from program.openrouter import deploy as openrouter
 from program.portkey import deploy as portkey
@@ -63,7 +65,7 @@ INTEGRATIONS = [
     runtime.Instance(
         name='estuary',
         type='sophia:integrations:Estuary',
-        deploy=runtime.component,
+        deploy=estuary.deploy,
         meta={
             'description': 'Estuary data flow - real-time captures and materializations, each environment under its own catalog prefix.',
             'labels': {'team': 'data-platform'},
@@ -99,7 +101,7 @@ INTEGRATIONS = [
     runtime.Instance(
         name='hubspot',
         type='sophia:integrations:HubSpot',
-        deploy=runtime.component,
+        deploy=hubspot.deploy,
         meta={
             'description': 'HubSpot CRM data source - contacts, companies and deals read through a private app with read-only scopes.',
             'labels': {'team': 'data-platform'},

@@ -16,7 +16,7 @@ used once, for the first run of that command), ``echo_secrets`` (print the token
 configs, to prove the caller masks them). Every run is appended to ``calls`` in that file: argv, the
 environment variables it saw by name, and for publish each endpoint config file's content and modes.
 
-Simplified: JSON catalogs only (no YAML, imports or collections), no connector validation, no
+Simplified: one catalog file (no imports or collections), no connector validation, no
 config encryption, no drafts, output that is not flowctl's exact wording apart from the delete error.
 """
 
@@ -30,6 +30,8 @@ import stat
 import sys
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 STATE_ENV = "FAKE_FLOWCTL_STATE"
 
@@ -102,7 +104,7 @@ def publish(state: dict[str, Any], call: dict[str, Any], args: list[str]) -> int
     if "--auto-approve" not in flags:
         return fail("The publish command must be run interactively unless the `--auto-approve` flag is provided", 1)
     source = Path(values["--source"][0])
-    catalog = json.loads(source.read_text())
+    catalog = yaml.safe_load(source.read_text())  # flow.yaml (JSON is YAML too)
     plane = values.get("--default-data-plane", ["ops/dp/public/gcp-us-central1-c1"])[0]
     call["endpoints"] = {}
     tasks = [("capture", n, s) for n, s in catalog.get("captures", {}).items()]

@@ -30,6 +30,13 @@ GITHUB_APP_ID = "123456"
 GITHUB_INSTALLATION = "45678901"
 AIRBYTE_WORKSPACE = "3f0c6a52-8b1e-4d7a-9c2f-5e6b7a8d9c01"
 HUBSPOT_PORTAL = 23456789
+HUBSPOT_APP = 3456789
+HUBSPOT_SCOPES = (
+    "crm.objects.companies.read",
+    "crm.objects.contacts.read",
+    "crm.objects.deals.read",
+    "crm.schemas.deals.read",
+)
 SLACK_TEAM = "T01ABCDEF23"
 ESTUARY_PUBLIC_KEY_PREFIX = "eyJ"
 
@@ -257,9 +264,20 @@ def _bearer_fake(
 def hubspot(creds: Credentials, gauge: Gauge) -> Fake:
     deny = Reply(401, {"status": "error", "category": "INVALID_AUTHENTICATION"})
     body = {"portalId": HUBSPOT_PORTAL, "accountType": "SANDBOX", "timeZone": "US/Eastern"}
-    return _bearer_fake(
-        "hubspot", ("GET", "/account-info/v3/details"), "HUBSPOT_PRIVATE_APP_TOKEN", body, deny, creds, gauge
-    )
+    token = creds.env["HUBSPOT_PRIVATE_APP_TOKEN"]
+
+    def details(request: Request) -> Reply:
+        return _ok_or(request.bearer() == token, body, deny)
+
+    def token_info(request: Request) -> Reply:
+        info = {"userId": 123, "hubId": HUBSPOT_PORTAL, "appId": HUBSPOT_APP, "scopes": list(HUBSPOT_SCOPES)}
+        return _ok_or(request.bearer() == token and request.json() == {"tokenKey": token}, info, deny)
+
+    routes: dict[tuple[str, str], Route] = {
+        ("GET", "/account-info/v3/details"): details,
+        ("POST", "/oauth/v2/private-apps/get/access-token-info"): token_info,
+    }
+    return Fake("hubspot", routes, deny, gauge)
 
 
 def openrouter(creds: Credentials, gauge: Gauge) -> Fake:

@@ -1,9 +1,33 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
 from ..base import IntegrationType
+from .catalog import files, problems
+
+
+@cache
+def _shape() -> Any:
+    """Flow's documented catalog shape (catalog.schema.json), checked as every spec schema is."""
+    from ...schemas import Validator
+
+    schema = json.loads(Path(__file__).with_name("catalog.schema.json").read_text(encoding="utf-8"))
+    return Validator(schema)
+
+
+def config_problems(config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What Estuary would refuse in the catalog this config renders (see catalog.problems)."""
+    return problems(config, _shape().iter_errors)
+
 
 # Flow refresh tokens are generated in the dashboard (Admin > CLI-API); there
-# is no documented API to mint or revoke them, so rotation is a reminder.
+# is no documented API to mint or revoke them, so rotation is a reminder. The
+# program publishes the environment's catalog (flow.yaml, rendered into the
+# project) with flowctl through a pulumi-command Command (deploy.py, publish.py).
 ENTRY = IntegrationType(
     name="estuary",
     title="Estuary",
@@ -11,4 +35,10 @@ ENTRY = IntegrationType(
     component="Estuary",
     automatic_rotation=False,
     docs="https://docs.estuary.dev/concepts/flowctl/",
+    requirements=("pulumi-command==1.2.1",),
+    references=(("captures[].endpointConfigRef", "secret"), ("materializations[].endpointConfigRef", "secret")),
+    deploys=True,
+    program_secrets=("refresh-token",),
+    config_problems=config_problems,
+    program_files=files,
 )

@@ -3,7 +3,7 @@
 Shipped with the program (Python 3.10, standard library only). ``files(config)`` is the catalog
 directory the deploy module writes and a Pulumi ``command.local.Command`` hands to ``publish.py``:
 
-- ``flow.json``: the Flow specification (a JSON catalog; flowctl reads ``.json`` catalogs as JSON).
+- ``flow.yaml``: the Flow specification (the catalog, rendered as YAML by the compiler).
 - ``publish.json``: the data plane, the task names (for deletion), and for each endpoint config file
   the environment variable its JSON comes from and the spec's non-secret settings merged over it.
 
@@ -37,12 +37,11 @@ docs describe it adding newly discovered bindings; flowctl's own path is ``flowc
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-CATALOG_FILE = "flow.json"
+CATALOG_FILE = "flow.yaml"
 MANIFEST_FILE = "publish.json"
 DEFAULT_DATA_PLANE = "ops/dp/public/gcp-us-central1-c1"  # flowctl's default, and the schema's
 ENDPOINT_ENV_PREFIX = "ESTUARY_ENDPOINT_"
@@ -154,17 +153,10 @@ def manifest(config: Mapping[str, Any], endpoint_files: Mapping[str, str] | None
     }
 
 
-def dumps(document: Any) -> str:
-    """Deterministic JSON text: sorted keys, two-space indent, final newline."""
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
-def files(config: Mapping[str, Any], endpoint_files: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The catalog directory of one environment: file name -> text."""
-    return {
-        CATALOG_FILE: dumps(catalog(config, endpoint_files)),
-        MANIFEST_FILE: dumps(manifest(config, endpoint_files)),
-    }
+def files(config: Mapping[str, Any], endpoint_files: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The catalog directory of one environment: file name -> content (the compiler renders them,
+    the catalog as YAML, into the project, where ``publish.py`` reads them)."""
+    return {CATALOG_FILE: catalog(config, endpoint_files), MANIFEST_FILE: manifest(config, endpoint_files)}
 
 
 def problems(

@@ -1,8 +1,9 @@
-"""Publish (or delete) one environment's Estuary Flow catalog with flowctl.
+"""Publish one environment's Estuary Flow catalog with flowctl.
 
-Run by a Pulumi ``command.local.Command``: ``python publish.py <catalog-dir>`` to publish and
-``python publish.py --delete <catalog-dir>`` to delete the tasks the catalog names. The directory
-is what ``catalog.files`` renders: ``flow.json`` and ``publish.json``. Standard library only.
+Run by a Pulumi ``command.local.Command`` (deploy.py): ``python3 publish.py <catalog-dir>``. The
+directory is what the compiler renders from ``catalog.files``: ``flow.yaml`` and ``publish.json``.
+Deleting is the command's own ``delete`` (deploy.delete_command), which needs none of these files.
+Standard library only.
 
 Environment: ``ESTUARY_REFRESH_TOKEN`` (a Flow refresh token, base64 of ``{"id", "secret"}``,
 generated under Admin > CLI-API) and, to publish, one ``ESTUARY_ENDPOINT_<TASK>`` per task holding
@@ -18,9 +19,6 @@ What it relies on, verified in ``estuary/flow`` ``crates/flowctl/src``:
 - ``catalog/publish.rs``: ``flowctl catalog publish --source <file> --auto-approve
   --default-data-plane <name>``; ``--auto-approve`` is required without a terminal, and the data
   plane applies to the specs the publication creates. Specs identical to the live ones are pruned.
-- ``catalog/delete.rs``: ``flowctl catalog delete --name <task>... --dangerous-auto-approve`` deletes
-  the live specs named; with none live it fails with "no specs found matching given selector",
-  which here means there is nothing left to delete. The captures' collections are not deleted.
 - ``draft/encrypt.rs``: before publishing, flowctl encrypts every endpoint config that is not
   already sops-encrypted, through Estuary's config encryption service and the connector's endpoint
   schema (fields marked secret), so credentials are stored encrypted although they are written here
@@ -51,7 +49,6 @@ from typing import Any
 TOKEN_ENV = "ESTUARY_REFRESH_TOKEN"
 FLOWCTL = "flowctl"
 TIMEOUT_SECONDS = 1800  # a publication validates every connector; large catalogs take minutes
-NOTHING_TO_DELETE = "no specs found matching given selector"
 MASK = "********"
 
 
@@ -60,13 +57,12 @@ class PublishError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Publish or delete an Estuary Flow catalog with flowctl.")
-    parser.add_argument("catalog_dir", type=Path, help="directory holding flow.json and publish.json")
-    parser.add_argument("--delete", action="store_true", help="delete the tasks the catalog names")
+    parser = argparse.ArgumentParser(description="Publish an Estuary Flow catalog with flowctl.")
+    parser.add_argument("catalog_dir", type=Path, help="directory holding flow.yaml and publish.json")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
     try:
-        run(args.catalog_dir, delete=args.delete)
+        run(args.catalog_dir)
     except PublishError as exc:
         print(f"estuary: {exc}", file=sys.stderr)
         return 1
@@ -77,23 +73,18 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     raise PublishError("terminated before flowctl finished")
 
 
-def run(catalog_dir: Path, *, delete: bool) -> None:
+def run(catalog_dir: Path) -> None:
     manifest = _manifest(catalog_dir)
     token = _refresh_token()
     work = Path(tempfile.mkdtemp(prefix="estuary-"))  # mode 0700
     try:
         home = work / "home"
         home.mkdir(mode=0o700)
-        if delete:
-            command = [FLOWCTL, "catalog", "delete", *_names(manifest["tasks"]), "--dangerous-auto-approve"]
-            secrets = [token]
-        else:
-            source, secrets = _stage(catalog_dir, manifest, work / "catalog")
-            secrets.append(token)
-            plane = manifest["dataPlane"]
-            command = [FLOWCTL, "catalog", "publish", "--source", str(source), "--auto-approve"]
-            command += ["--default-data-plane", plane]
-        _flowctl(command, _environment(manifest, token, home), secrets, delete=delete)
+        source, secrets = _stage(catalog_dir, manifest, work / "catalog")
+        secrets.append(token)
+        command = [FLOWCTL, "catalog", "publish", "--source", str(source), "--auto-approve"]
+        command += ["--default-data-plane", manifest["dataPlane"]]
+        _flowctl(command, _environment(manifest, token, home), secrets)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -127,10 +118,6 @@ def _refresh_token() -> str:
     if not isinstance(decoded, dict) or not {"id", "secret"} <= decoded.keys():
         raise PublishError(f'{TOKEN_ENV} is not a Flow refresh token (base64 of {{"id", "secret"}})')
     return token
-
-
-def _names(tasks: list[str]) -> list[str]:
-    return [arg for task in tasks for arg in ("--name", task)]
 
 
 def _stage(catalog_dir: Path, manifest: Mapping[str, Any], staged: Path) -> tuple[Path, list[str]]:
@@ -200,7 +187,7 @@ def _environment(manifest: Mapping[str, Any], token: str, home: Path) -> dict[st
     return env
 
 
-def _flowctl(command: list[str], env: dict[str, str], secrets: list[str], *, delete: bool) -> None:
+def _flowctl(command: list[str], env: dict[str, str], secrets: list[str]) -> None:
     verb = " ".join(command[1:3])
     try:
         done = subprocess.run(
@@ -220,9 +207,6 @@ def _flowctl(command: list[str], env: dict[str, str], secrets: list[str], *, del
     sys.stdout.write(out)
     sys.stderr.write(err)
     if done.returncode == 0:
-        return
-    if delete and NOTHING_TO_DELETE in out + err:
-        print("none of the catalog's tasks is live: nothing to delete")
         return
     last = [line for line in err.splitlines() if line.strip()][-1:] or ["(no error output)"]
     raise PublishError(f"flowctl {verb} failed with exit code {done.returncode}: {last[0]}")

@@ -146,6 +146,12 @@ class Instance:
     pool: bool = False  # a GPU pool (settings under ``gpuPools``), else an integration
 
 
+def files(stack: Stack, component: Component) -> str:
+    """The directory of the component's data files for this stack, relative to the project (the
+    working directory of ``pulumi``); ``names.program_files`` in the compiler renders them there."""
+    return f"files/{component.name}/{stack.environment}"
+
+
 def begin(stack: Stack, instance: Instance) -> Component | None:
     """The component of an instance this stack deploys, with its settings and secrets; None where it does not."""
     section = stack.gpu_pools if instance.pool else stack.integrations
