@@ -189,3 +189,43 @@ def test_plan_shows_each_gpu_pool_its_instances_regions_and_cost(
     )
     bootstrap = json.loads(cli("plan", "--env", "staging", "--project", "bootstrap", "--format", "json").out)
     assert bootstrap["gpuPools"] == []  # pools run in the infrastructure project only
+
+
+@pytest.mark.parametrize(
+    "file, before, after, resource, changed",
+    [
+        ("portkey.yaml", "budgetUsd: 2000\n", "budgetUsd: 2500\n", "portkey.provider.anthropic-main", "budget_usd"),
+        ("openrouter.yaml", "monthlyBudgetUsd: 1500\n", "monthlyBudgetUsd: 1200\n", "openrouter.api-key", "limit"),
+        (
+            "airbyte.yaml",
+            'schedule: "0 * * * *"\n',
+            'schedule: "0 */3 * * *"\n',
+            "airbyte.connection.hubspot-to-snowflake",
+            "schedule",
+        ),
+        ("estuary.yaml", "interval: 5m\n", "interval: 10m\n", "estuary.catalog", "triggers"),
+    ],
+)
+def test_a_service_config_edit_shows_in_the_diff_as_its_resource_changing(
+    project: Callable[[Path | None], Path],
+    cli: Callable[..., Result],
+    file: str,
+    before: str,
+    after: str,
+    resource: str,
+    changed: str,
+) -> None:
+    """Portkey, OpenRouter, Airbyte and Estuary config reaches real resources: an edit to the production
+    config changes exactly that resource in `plan --diff`."""
+    root = project(None)
+    shutil.copytree(root / "specs", root / "before")
+    spec = root / "specs" / "integrations" / file
+    text = spec.read_text()
+    assert text.count(before) == 1
+    spec.write_text(text.replace(before, after))
+    result = cli("plan", "--env", "production", "--project", "pulumi", "--diff", "before", "--format", "json")
+    assert result.code == 0, result.err
+    diff = json.loads(result.out)["diff"]
+    assert diff["added"] == [] and diff["removed"] == []
+    assert [c["urn"].rsplit("::", 1)[1] for c in diff["changed"]] == [resource]
+    assert list(diff["changed"][0]["inputs"]) == [changed]
