@@ -173,6 +173,18 @@ def test_a_private_app_token_granted_other_scopes_than_declared_is_drift(
     assert "tickets" not in drift["held"] and set(drift["held"]) < set(drift["declared"])
 
 
+def test_an_estuary_task_published_otherwise_than_the_catalog_is_drift(
+    check_env: Run, fakes: Fakes, tmp_path: Path
+) -> None:
+    """The fake holds the development catalog as published; a spec polling every 20m drifted from it."""
+    specs = specs_copy(tmp_path, {"estuary.yaml": ("        interval: 15m\n", "        interval: 20m\n")})
+    result, doc = check_env(specs=specs)
+    assert result.code == 1
+    assert by_name(doc)["estuary"]["drift"] == [
+        {"item": "task payready/sophia/dev/source-hubspot: interval", "declared": "20m", "held": "15m"}
+    ]
+
+
 def test_auth_failures_fail_at_once_without_retry(check_env: Run, fakes: Fakes) -> None:
     rejecting = ("snowflake", "hubspot", "slack", "airbyte", "vercel")
     for name in rejecting:

@@ -221,8 +221,16 @@ def estuary(creds: Credentials, gauge: Gauge) -> Fake:
         return _ok_or(authorized, {"access_token": issued[-1]}, deny)
 
     def live_specs(request: Request) -> Reply:
-        wanted = request.query.get("catalog_name") == "like.payready/sophia/dev/*"
-        return _ok_or(request.bearer() in issued and wanted, [{"catalog_name": "payready/sophia/dev/x"}], deny)
+        """The development catalog's tasks as published (PostgREST ``in.(...)`` filtering, simplified)."""
+        from compiler.integrations.estuary.catalog import catalog
+        from tests.conftest import platform_model
+
+        config = next(i for i in platform_model().integrations if i.type.name == "estuary").per_env["development"]
+        published = catalog(config.config)
+        rows = [{"catalog_name": n, "spec": s} for kind in published.values() for n, s in kind.items()]
+        asked = request.query.get("catalog_name", "")
+        wanted = [r for r in rows if f'"{r["catalog_name"]}"' in asked] if asked.startswith("in.(") else []
+        return _ok_or(request.bearer() in issued and request.query.get("select") == "catalog_name,spec", wanted, deny)
 
     routes: dict[tuple[str, str], Route] = {
         ("POST", "/rpc/generate_access_token"): exchange,
