@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from compiler import emit
+from compiler.cli import main
 from tests.conftest import ROOT, Result
 
 
@@ -159,3 +161,25 @@ def test_check_reports_a_unified_diff(project: Callable[[Path | None], Path], cl
     assert "is stale" in result.err
     (root / "generated" / "pulumi" / "program" / "runtime.py").unlink()
     assert "+++ b/generated/pulumi/program/runtime.py" in cli("compile", "--check").out
+
+
+def test_dynamic_provider_modules_ship_even_when_no_spec_uses_their_type(tmp_path: Path) -> None:
+    """Pulumi keeps a dynamic provider in state as a reference to its module: once the last Airbyte
+    integration leaves the specs, its resources must still be deletable, so the module still ships."""
+    from tests.conftest import PLATFORM_SPECS
+
+    specs = tmp_path / "specs"
+    shutil.copytree(PLATFORM_SPECS, specs)
+    (specs / "integrations" / "airbyte.yaml").unlink()
+    assert main(["compile", "--specs", str(specs), "--out", str(tmp_path / "generated")]) == 0
+    project = tmp_path / "generated" / "pulumi"
+    assert "airbyte" not in (project / "__main__.py").read_text(encoding="utf-8")  # nothing deploys it
+    assert "croniter==" in (project / "requirements.txt").read_text(encoding="utf-8")  # what it imports
+    done = subprocess.run(
+        [sys.executable, "-c", "import program.airbyte.providers as p; print(p.SourceProvider.__module__)"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "program.airbyte.providers", done.stderr

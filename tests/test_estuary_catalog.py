@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from compiler.harness import StackRun, secret_value
 from compiler.integrations.estuary import catalog
 from compiler.integrations.estuary import deploy as estuary_deploy
+from compiler.integrations.estuary import publish as estuary_publish
 from compiler.load import load_file
 from compiler.model import thaw
 from compiler.resolve import effective_spec
@@ -113,6 +114,7 @@ def test_each_environment_publishes_under_its_prefix_with_its_own_schedule() -> 
             {"env": "ESTUARY_ENDPOINT_SOURCE_HUBSPOT", "file": "source-hubspot.config.json", "settings": {}},
         ],
         "tasks": ["payready/sophia/prod/materialize-snowflake", "payready/sophia/prod/source-hubspot"],
+        "spec": catalog.catalog(bundled("production")),
     }
     assert manifests["staging"]["tasks"] == [
         "payready/sophia/staging/materialize-snowflake",
@@ -322,6 +324,12 @@ def flowctl(tmp_path: Path) -> Flowctl:
     return Flowctl(tmp_path)
 
 
+PROD = "payready/sophia/prod/"
+CAPTURE_PROD = PROD + "source-hubspot"
+MATERIALIZATION_PROD = PROD + "materialize-snowflake"
+LIST_ARGV = ["catalog", "list", "--prefix", PROD, "--models", "-o", "json"]
+
+
 def _no_secret_in(flowctl: Flowctl, *texts: str) -> None:
     calls = flowctl.load()["calls"]
     for text in [*texts, *(" ".join(c["argv"]) for c in calls)]:
@@ -333,7 +341,8 @@ def test_publish_writes_private_configs_authenticates_by_environment_and_cleans_
     done = flowctl.run()
     assert done.returncode == 0, done.stderr
     assert "Publish successful" in done.stdout
-    (call,) = flowctl.load()["calls"]
+    listed, call = flowctl.load()["calls"]  # nothing live: nothing to keep, nothing to delete
+    assert listed["argv"] == LIST_ARGV
     source = call["argv"][3]
     assert call["argv"] == [
         "catalog",
@@ -344,7 +353,8 @@ def test_publish_writes_private_configs_authenticates_by_environment_and_cleans_
         "--default-data-plane",
         "ops/dp/public/aws-us-east-1-c1",
     ]
-    assert Path(source).name == "flow.yaml" and Path(source).parent != flowctl.catalog_dir
+    assert Path(source).name == "flow.json" and Path(source).parent != flowctl.catalog_dir
+    assert call["catalog"] == yaml.safe_load((flowctl.catalog_dir / "flow.yaml").read_text())  # new: as declared
     endpoints = call["endpoints"]
     assert endpoints["source-hubspot.config.json"]["content"] == HUBSPOT
     snowflake = endpoints["materialize-snowflake.config.json"]["content"]
@@ -353,9 +363,11 @@ def test_publish_writes_private_configs_authenticates_by_environment_and_cleans_
     assert {e["file_mode"] for e in endpoints.values()} == {0o600}
     assert {e["dir_mode"] for e in endpoints.values()} == {0o700}
     # The token reaches flowctl only as FLOW_AUTH_TOKEN, with a private home; the configs not at all.
-    assert "FLOW_AUTH_TOKEN" in call["env"]
-    assert not [name for name in call["env"] if name.startswith("ESTUARY_")]
-    assert call["home"] != flowctl.env["HOME"]
+    assert listed["credential"] == "FLOW_AUTH_TOKEN"  # later runs read the config flowctl wrote in its home
+    for run in (listed, call):
+        assert "FLOW_AUTH_TOKEN" in run["env"]
+        assert not [name for name in run["env"] if name.startswith("ESTUARY_")]
+        assert run["home"] != flowctl.env["HOME"]
     assert flowctl.leftovers() == []  # the staged configs and flowctl's written-back config are gone
     assert sorted(flowctl.state["live"]) == [
         "payready/sophia/prod/materialize-snowflake",
@@ -426,10 +438,180 @@ def test_without_flowctl_on_path_the_message_says_so(flowctl: Flowctl) -> None:
     assert flowctl.leftovers() == []
 
 
-def delete(flowctl: Flowctl) -> subprocess.CompletedProcess[str]:
+def _discovered(flowctl: Flowctl) -> dict[str, Any]:
+    """What Flow's auto-discovery adds to the published tasks: collections, and bindings to them."""
+    state = flowctl.load()
+    for stream in ("contacts", "deals"):
+        state["live"][f"{PROD}{stream}"] = {"type": "collection", "spec": {"key": ["/id"], "schema": {}}}
+    capture = [{"resource": {"name": s}, "target": f"{PROD}{s}"} for s in ("contacts", "deals")]
+    materialization = [{"resource": {"table": s}, "source": f"{PROD}{s}"} for s in ("contacts", "deals")]
+    state["live"][CAPTURE_PROD]["spec"]["bindings"] = capture
+    state["live"][MATERIALIZATION_PROD]["spec"]["bindings"] = materialization
+    flowctl.save()
+    return {CAPTURE_PROD: capture, MATERIALIZATION_PROD: materialization}
+
+
+def _edit_catalog(flowctl: Flowctl, old: str, new: str) -> None:
+    """Edit the catalog publish.py publishes (publish.json's ``spec``)."""
+    path = flowctl.catalog_dir / "publish.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    text = json.dumps(manifest["spec"])
+    assert old in text
+    manifest["spec"] = json.loads(text.replace(old, new))
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _live_task(kind: str, bindings: list[Any] | None = None) -> dict[str, Any]:
+    connector = {"image": "ghcr.io/estuary/source-x:v1", "config": {"sops": "encrypted"}}
+    return {"type": kind, "spec": {"endpoint": {"connector": connector}, "bindings": bindings or []}}
+
+
+def test_a_republish_keeps_the_discovered_bindings_and_the_spec_wins_elsewhere(flowctl: Flowctl) -> None:
+    assert flowctl.run().returncode == 0
+    discovered = _discovered(flowctl)
+    _edit_catalog(flowctl, '"interval": "5m"', '"interval": "15m"')
+    _edit_catalog(flowctl, "source-hubspot-native:dev", "source-hubspot-native:v2")
+    flowctl.state["calls"] = []
+    flowctl.save()
+    done = flowctl.run()
+    assert done.returncode == 0, done.stderr
+    state = flowctl.load()
+    assert [c["argv"][:2] for c in state["calls"]] == [["catalog", "list"], ["catalog", "publish"]]
+    published = state["calls"][1]["catalog"]
+    capture = published["captures"][CAPTURE_PROD]
+    assert capture["bindings"] == discovered[CAPTURE_PROD]  # live bindings, not the catalog's []
+    assert capture["interval"] == "15m"  # the spec's new interval and image
+    assert capture["endpoint"]["connector"] == {
+        "config": "source-hubspot.config.json",  # the spec's config (from ESC), not the live one
+        "image": "ghcr.io/estuary/source-hubspot-native:v2",
+    }
+    assert capture["autoDiscover"] == {"addNewBindings": True, "evolveIncompatibleCollections": True}
+    materialization = published["materializations"][MATERIALIZATION_PROD]
+    assert materialization["bindings"] == discovered[MATERIALIZATION_PROD]
+    assert materialization["sourceCapture"] == CAPTURE_PROD
+    live = state["live"]
+    assert live[CAPTURE_PROD]["spec"]["bindings"] == discovered[CAPTURE_PROD]
+    assert live[CAPTURE_PROD]["spec"]["interval"] == "15m"
+    assert live[MATERIALIZATION_PROD]["spec"]["bindings"] == discovered[MATERIALIZATION_PROD]
+    assert flowctl.leftovers() == []
+    _no_secret_in(flowctl, done.stdout, done.stderr)
+
+
+def test_tasks_the_catalog_no_longer_names_are_deleted_after_the_publish(flowctl: Flowctl) -> None:
+    live = flowctl.state["live"]
+    live[PROD + "old-capture"] = _live_task("capture")
+    live[PROD + "crm/old-materialization"] = _live_task("materialization")
+    live[PROD + "contacts"] = {"type": "collection", "spec": {"key": ["/id"], "schema": {}}}  # collections stay
+    live["payready/sophia/staging/old-capture"] = _live_task("capture")  # another environment's prefix
+    live["payready/sophia/prod2/old-capture"] = _live_task("capture")  # a name the prefix only starts
+    flowctl.state["echo_secrets"] = True
+    flowctl.save()
+    done = flowctl.run()
+    assert done.returncode == 0, done.stderr
+    state = flowctl.load()
+    assert [c["argv"] for c in state["calls"]][::2] == [
+        LIST_ARGV,
+        [
+            "catalog",
+            "delete",
+            "--name",
+            PROD + "crm/old-materialization",
+            "--name",
+            PROD + "old-capture",
+            "--dangerous-auto-approve",
+        ],
+    ]
+    assert state["calls"][1]["argv"][:2] == ["catalog", "publish"]  # the delete comes after the publish
+    assert sorted(state["live"]) == [
+        PROD + "contacts",
+        MATERIALIZATION_PROD,
+        CAPTURE_PROD,
+        "payready/sophia/prod2/old-capture",
+        "payready/sophia/staging/old-capture",
+    ]
+    assert "successfully deleted 2 spec(s)" in done.stdout
+    assert flowctl.leftovers() == []
+    _no_secret_in(flowctl, done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("command, calls", [("list", ["list"]), ("delete", ["list", "publish", "delete"])])
+def test_a_failed_listing_or_delete_exits_non_zero_with_flowctls_error(
+    flowctl: Flowctl, command: str, calls: list[str]
+) -> None:
+    flowctl.state["live"][PROD + "old-capture"] = _live_task("capture")
+    flowctl.state["fail"] = [{"command": command, "code": 1, "stderr": "Error: failed to fetch live specs"}]
+    flowctl.state["echo_secrets"] = True
+    flowctl.save()
+    done = flowctl.run()
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        f"estuary: flowctl catalog {command} failed with exit code 1: Error: failed to fetch live specs\n"
+    )
+    state = flowctl.load()
+    assert [c["argv"][1] for c in state["calls"]] == calls  # a failed listing publishes nothing
+    assert PROD + "old-capture" in state["live"]
+    assert flowctl.leftovers() == []
+    _no_secret_in(flowctl, done.stdout, done.stderr)
+
+
+def test_a_stored_login_or_api_key_of_the_operator_is_not_used(flowctl: Flowctl) -> None:
+    stale = Path(flowctl.env["HOME"], ".config", "flowctl", "default.json")
+    stale.parent.mkdir(parents=True)
+    stale.write_text(json.dumps({"user_refresh_token": {"id": "0a:1b", "secret": "stale-secret"}}))
+    env = {"FLOW_API_KEY": "flow_sa_stale", "FLOWCTL_PROFILE": "default"}
+    done = flowctl.run(**env)
+    assert done.returncode == 0, done.stderr
+    assert delete(flowctl, **env).returncode == 0
+    calls = flowctl.load()["calls"]
+    assert [c["argv"][1] for c in calls] == ["list", "publish", "delete"]
+    assert {c["credential"] for c in calls} <= {"FLOW_AUTH_TOKEN", "config"}
+    assert calls[0]["credential"] == calls[2]["credential"] == "FLOW_AUTH_TOKEN"
+    assert not [c for c in calls if "FLOW_API_KEY" in c["env"] or c["home"] == flowctl.env["HOME"]]
+    assert flowctl.load()["live"] == {}
+    assert json.loads(stale.read_text())["user_refresh_token"]["secret"] == "stale-secret"  # left as it was
+
+
+def test_a_listed_task_without_its_model_is_not_republished_blindly(flowctl: Flowctl) -> None:
+    flowctl.state["live"][CAPTURE_PROD] = {"type": "capture"}  # what a listing without --models gives
+    flowctl.save()
+    done = flowctl.run()
+    assert done.returncode == 1
+    assert f"gave no model for the live capture {CAPTURE_PROD}" in done.stderr
+    assert [c["argv"][1] for c in flowctl.load()["calls"]] == ["list"]
+    assert flowctl.leftovers() == []
+
+
+def test_a_catalog_naming_other_tasks_than_the_manifest_is_refused(flowctl: Flowctl) -> None:
+    _edit_catalog(flowctl, 'prod/source-hubspot":', 'prod/source-other":')
+    done = flowctl.run()
+    assert done.returncode == 1
+    assert "publish.json's catalog and its task list name different tasks" in done.stderr
+    assert "calls" not in flowctl.load()
+    assert flowctl.leftovers() == []
+
+
+def test_the_prefix_is_the_tasks_common_folder() -> None:
+    assert estuary_publish.catalog_prefix([MATERIALIZATION_PROD, CAPTURE_PROD]) == PROD
+    assert estuary_publish.catalog_prefix([PROD + "crm/hubspot", PROD + "wh"]) == PROD
+    assert estuary_publish.catalog_prefix([PROD + "crm/hubspot"]) == PROD + "crm/"  # narrower: prunes less
+    assert estuary_publish.catalog_prefix([]) is None
+    with pytest.raises(estuary_publish.PublishError, match="no prefix of the form tenant/prefix/"):
+        estuary_publish.catalog_prefix(["acme/a/x", "other/a/y"])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_publish_json_carries_exactly_what_flow_yaml_shows(env: str) -> None:
+    """publish.py publishes publish.json's copy (it reads no YAML): it is the reviewed flow.yaml."""
+    folder = platform_generated() / "pulumi" / "files" / "estuary" / env
+    flow = yaml.safe_load((folder / "flow.yaml").read_text(encoding="utf-8"))
+    assert json.loads((folder / "publish.json").read_text(encoding="utf-8"))["spec"] == flow
+
+
+def delete(flowctl: Flowctl, **extra: str) -> subprocess.CompletedProcess[str]:
     """The command's delete, as pulumi-command runs it (``/bin/sh -c``), with only the token it is given."""
     tasks = json.loads((flowctl.catalog_dir / "publish.json").read_text(encoding="utf-8"))["tasks"]
-    env = {k: flowctl.env[k] for k in ("PATH", "FAKE_FLOWCTL_STATE", "HOME", "ESTUARY_REFRESH_TOKEN")}
+    names = ("PATH", "FAKE_FLOWCTL_STATE", "HOME", "ESTUARY_REFRESH_TOKEN", "TMPDIR")
+    env = {**{k: flowctl.env[k] for k in names}, **extra}
     command = estuary_deploy.delete_command(tasks)
     return subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=30, check=False)
 
@@ -452,8 +634,10 @@ def test_delete_removes_the_tasks_the_catalog_names_and_is_idempotent(flowctl: F
         "--dangerous-auto-approve",
     ]
     assert list(state["live"]) == ["payready/sophia/prod/other"]  # only what the catalog names
+    assert state["calls"][-1]["home"] != flowctl.env["HOME"]  # a fresh home, removed afterwards
     again = delete(flowctl)  # nothing live any more: flowctl says so, and that is success
     assert again.returncode == 0, again.stderr
+    assert flowctl.leftovers() == []
     _no_secret_in(flowctl, done.stdout, done.stderr, again.stdout, again.stderr)
 
 
@@ -465,6 +649,7 @@ def test_a_failed_delete_exits_non_zero_with_flowctls_error(flowctl: Flowctl) ->
     assert done.returncode == 1
     assert "Error: failed to create draft" in done.stderr
     assert "payready/sophia/prod/source-hubspot" in flowctl.load()["live"]
+    assert flowctl.leftovers() == []
 
 
 @pytest.fixture(scope="module")

@@ -129,15 +129,15 @@ def test_a_lost_create_answer_adopts_the_subscription_it_made_rather_than_make_a
     assert [c[0] for c in fake.calls] == ["GET", "POST", "GET"]
 
 
-def test_a_paused_subscription_made_by_hand_is_adopted_and_resumed(service: Service) -> None:
+def test_a_subscription_already_there_is_refused_not_adopted(service: Service) -> None:
+    """Adopting it would let a renamed resource's old self delete it; a person decides."""
     fake, server, _ = service
     fake.subscriptions[APP]["55"] = {"id": "55", "eventType": "contact.propertyChange", "propertyName": "email"}
     fake.subscriptions[APP]["55"]["active"] = False
     fake.subscriptions[APP]["56"] = {"id": "56", "eventType": "contact.propertyChange", "propertyName": "phone"}
-    fake.subscriptions[APP]["56"]["active"] = False
-    made = SUBSCRIPTION.create(subscription(server))
-    assert made.id == "55" and fake.subscriptions[APP]["55"]["active"] is True
-    assert fake.subscriptions[APP]["56"]["active"] is False and len(fake.subscriptions[APP]) == 2
+    with pytest.raises(http.ApiError, match=r"already holds this subscription \(id 55\)"):
+        SUBSCRIPTION.create(subscription(server))
+    assert fake.subscriptions[APP]["55"]["active"] is False and len(fake.subscriptions[APP]) == 2
 
 
 def test_a_429_waits_its_retry_after_and_a_5xx_is_retried(service: Service) -> None:

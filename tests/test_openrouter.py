@@ -112,3 +112,16 @@ def test_the_program_keeps_one_key_per_environment_with_its_budget(runs: dict[st
     )
     assert secret_value(inputs["management_key"]).startswith("mock-secret-for-openrouterManagementKey")
     assert sorted(key["additionalSecretOutputs"]) == ["key", "management_key"]
+    assert key["protect"] == (env == "production")  # the key the application holds, and its spend
+    component = next(r for r in runs[env].resources if r["urn"] == key["parent"])
+    assert set(component["outputs"]["apiKey"]) == {"__secret__"}  # for the rotation runner to write to ESC
+
+
+def test_a_lost_answer_finds_its_key_beyond_the_first_page(service: Any) -> None:
+    fake, server, _ = service
+    for n in range(150):  # other keys of the account fill the first page
+        fake.keys[f"other-{n}"] = {"hash": f"other-{n}", "name": f"other-{n}", "created_at": "2026-01-01T00:00:00Z"}
+    fake.fail_after("POST", "/keys", 502)
+    made = PROVIDER.create(props(server))
+    mine = [k for k in fake.keys.values() if k["name"] == "sophia-ai-production"]
+    assert [k["hash"] for k in mine] == [made.id]  # the lost request's key found on page 2 and deleted

@@ -129,13 +129,14 @@ def test_a_lost_create_answer_adopts_the_provider_instead_of_making_another(serv
     made = AI.create(provider_props(server))
     assert list(fake.providers) == [(WORKSPACE, "anthropic-main")] and fake.calls_to("POST", "/providers") == 1
     assert made.outs["provider_id"] == fake.providers[(WORKSPACE, "anthropic-main")]["id"]
-    # One an earlier deploy made (its answer lost with the state) is adopted too, and given the declared limits.
+    # One already there (another resource's, or made by hand) is not adopted: a rename would delete it.
     fake.providers[(WORKSPACE, "openai-main")] = {
         **fake.providers[(WORKSPACE, "anthropic-main")],
         "slug": "openai-main",
     }
-    AI.create(provider_props(server, slug="openai-main", integration="openai-org", budget_usd=7.0))
-    assert fake.providers[(WORKSPACE, "openai-main")]["usage_limits"]["credit_limit"] == 7
+    with pytest.raises(http.ApiError, match="HTTP 409"):
+        AI.create(provider_props(server, slug="openai-main", integration="openai-org", budget_usd=7.0))
+    assert fake.providers[(WORKSPACE, "openai-main")]["usage_limits"]["credit_limit"] != 7
 
 
 def test_an_unknown_outcome_with_nothing_made_creates_again_and_a_refusal_is_not_retried(service: Service) -> None:
@@ -233,9 +234,10 @@ def test_a_lost_config_create_adopts_the_one_made_and_gives_it_the_declared_cont
     fake.fail_after("POST", "/configs", 504)
     made = CONFIG.create(config_props(server))
     assert list(fake.configs) == [made.id] and fake.calls_to("POST", "/configs") == 1
-    fake.configs[made.id]["config"] = '{"retry": {"attempts": 5}}'  # edited by hand since
-    again = CONFIG.create(config_props(server))
-    assert again.id == made.id and fake.configs[made.id]["config"].startswith('{"strategy"')
+    assert fake.configs[made.id]["config"].startswith('{"strategy"')  # the declared content
+    # One already there is not adopted (another resource's, or made by hand): the create says so.
+    with pytest.raises(http.ApiError, match="already holds a config named"):
+        CONFIG.create(config_props(server))
     fake.configs["pc-twin"] = {**fake.configs[made.id], "slug": "pc-twin"}
     with pytest.raises(http.ApiError, match="several configs of this name"):
         CONFIG.create(config_props(server))

@@ -163,6 +163,18 @@ class Api:
         return ApiError(resource, call, self.mask(message) + extra, response.status_code, code)
 
 
+def whole_numbers(value: Any) -> Any:
+    """``value`` with integral floats as ints: Pulumi hands every number to a provider as a float, and
+    services document counts, ports and limits as integers (and may refuse ``5432.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date), or None."""
     if not value:

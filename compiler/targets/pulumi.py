@@ -10,13 +10,14 @@ can then never lock the pipeline out of itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..access import alert_routes_read, bootstrap_settings
-from ..integrations import IntegrationType
+from ..integrations import REGISTRY, IntegrationType
 from ..integrations.base import GPU_POOLS
 from ..literals import yaml_block
 from ..model import Environment, GpuPool, Integration, Model, thaw
@@ -56,8 +57,9 @@ MAIN = Layout("pulumi", "", "", bootstrap=False)
 BOOTSTRAP = Layout("bootstrap", "-bootstrap", " (bootstrap: what the deploy pipeline depends on)", bootstrap=True)
 
 
-def requirements(integrations: tuple[Integration, ...]) -> list[str]:
-    extra = {r for i in integrations for r in i.type.requirements}
+def requirements(integrations: tuple[Integration, ...], kept: Iterable[IntegrationType] = ()) -> list[str]:
+    """The project's pins: the SDK, and what the types it uses, and the modules it keeps, need."""
+    extra = {r for i in integrations for r in i.type.requirements} | {r for t in kept for r in t.requirements}
     return [PULUMI_REQUIREMENT, *sorted(extra)]
 
 
@@ -188,7 +190,12 @@ class PulumiTarget:
         integrations, pools = layout.integrations(model), layout.gpu_pools(model)
         everything = header(ctx.source_names(model.sources))
         module = "bootstrap" if layout.bootstrap else "deploy"
-        shipped = sorted({i.type for i in integrations if _ships(i.type, layout)}, key=lambda t: t.name)
+        used = {i.type for i in integrations if _ships(i.type, layout)}
+        # A dynamic provider is kept in state as a reference to its module: the modules of every type
+        # that has one ship whether the specs use the type or not, so resources left in a stack by a
+        # type removed from the specs can still be refreshed and deleted.
+        kept = {t for t in REGISTRY.values() if _ships(t, layout) and _dynamic(t)}
+        shipped = sorted(used | kept, key=lambda t: t.name)
         instances = [self._instance(ctx, i, layout) for i in integrations]
         instances += [self._pool(ctx, p) for p in pools]
         files = {
@@ -199,14 +206,14 @@ class PulumiTarget:
                 description=model.project.description + layout.description,
             ),
             f"{root}/requirements.txt": template(
-                "pulumi/requirements.txt.j2", header=everything, requirements=requirements(integrations)
+                "pulumi/requirements.txt.j2", header=everything, requirements=requirements(integrations, kept)
             ),
             f"{root}/__main__.py": template(
                 "pulumi/__main__.py.j2",
                 header=everything,
                 name=layout.project_name(model),
                 namespace=model.project.pulumi_project,
-                imports=[(t.module, module) for t in shipped],
+                imports=[(t.module, module) for t in shipped if t in used],
                 instances=instances,
             ),
             f"{root}/program/__init__.py": _package_init("The modules this Pulumi program is made of."),
@@ -272,6 +279,11 @@ def _program_files(ctx: RenderContext, integration: Integration, root: str) -> d
                     "".join(f"# {line}\n" for line in head.split("\n")) + yaml_block(content).lstrip("\n") + "\n"
                 )
     return out
+
+
+def _dynamic(entry: IntegrationType) -> bool:
+    """Whether the type's program module registers dynamic providers (its ``providers.py``)."""
+    return (SHIPPED / entry.module / "providers.py").is_file()
 
 
 def _ships(entry: IntegrationType, layout: Layout) -> bool:

@@ -39,24 +39,27 @@ class OpenRouter:
     def handle(self, method: str, path: str, body: Any, authorization: str) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
             self.calls.append((method, path, body))
-            queue = self.scripted.get((method, path))
+            path_only = path.partition("?")[0]  # scripts name the route, whatever its query
+            queue = self.scripted.get((method, path_only))
             if queue:
                 status, headers = queue.pop(0)
                 return status, _error(status, "scripted"), headers
             if authorization != f"Bearer {self.management_key}":
                 return 403, _error(403, "Only management keys can perform this operation"), {}
             answer = self._route(method, path.removeprefix(PREFIX), body)
-            lost = self.after.get((method, path))
+            lost = self.after.get((method, path_only))
             if lost:
                 return lost.pop(0), _error(502, "lost"), {}
             return answer
 
     def _route(self, method: str, route: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+        route, _, query = route.partition("?")
         parts = route.strip("/").split("/")
         if parts[0] != "keys":
             return 404, _error(404, "Resource not found"), {}
-        if len(parts) == 1 and method == "GET":
-            return 200, {"data": list(self.keys.values())}, {}
+        if len(parts) == 1 and method == "GET":  # pages of 100 from ``offset``
+            offset = int(dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("offset", 0))
+            return 200, {"data": list(self.keys.values())[offset : offset + 100]}, {}
         if len(parts) == 1 and method == "POST":
             if not body.get("name"):
                 return 400, _error(400, "Invalid request parameters"), {}

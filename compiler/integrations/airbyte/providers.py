@@ -259,7 +259,8 @@ class _ConnectorProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = session(props)
-        body = {"name": props["name"], "workspaceId": props["workspace_id"], "configuration": props["configuration"]}
+        configuration = http.whole_numbers(props["configuration"])
+        body = {"name": props["name"], "workspaceId": props["workspace_id"], "configuration": configuration}
         asked = time.time() - SKEW
         try:
             made = self._call(client, props, f"create {self.noun}", "POST", f"/{self.kind}", body, idempotent=False)
@@ -286,7 +287,7 @@ class _ConnectorProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if _changed(olds, news, ("name", "configuration")):
-            body = {"name": news["name"], "configuration": news["configuration"]}
+            body = {"name": news["name"], "configuration": http.whole_numbers(news["configuration"])}
             self._call(session(news), news, f"update {self.noun}", "PUT", f"/{self.kind}/{id_}", body)
         return UpdateResult({**news, self.output: id_})
 

@@ -27,6 +27,10 @@ from . import catalog
 # (estuary/flow crates/flowctl/src/catalog/delete.rs: ``flowctl catalog delete --name <task>...
 # --dangerous-auto-approve`` deletes the live specs named; the captures' collections stay.)
 NOTHING_TO_DELETE = "no specs found matching given selector"
+# Variables that would make flowctl use another credential or configuration than the refresh token
+# given (crates/flowctl/src/config.rs: FLOW_API_KEY wins over FLOW_AUTH_TOKEN; FLOWCTL_PROFILE picks
+# the config file, which also names the endpoints flowctl talks to).
+DELETE_WITHHELD = ("FLOW_API_KEY", "FLOWCTL_PROFILE")
 
 
 def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.ComponentResource | None:
@@ -61,8 +65,20 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
 
 def delete_command(tasks: list[str]) -> str:
     """A shell command deleting the named tasks with flowctl, the token from the environment only,
-    and succeeding when none of them is live any more."""
+    and succeeding when none of them is live any more.
+
+    flowctl runs with ``HOME`` and ``XDG_CONFIG_HOME`` in a fresh private directory (``mktemp -d``,
+    removed when the shell exits), so a login stored in the operator's flowctl config cannot take
+    precedence over ``FLOW_AUTH_TOKEN`` (older flowctl prefers a stored refresh token) or point it
+    elsewhere, and the access token flowctl writes back is not left behind."""
     names = " ".join(f"--name {shlex.quote(task)}" for task in tasks)
-    run = f'FLOW_AUTH_TOKEN="$ESTUARY_REFRESH_TOKEN" flowctl catalog delete {names} --dangerous-auto-approve 2>&1'
+    run = (
+        'HOME="$flowctl_home" XDG_CONFIG_HOME="$flowctl_home/.config" FLOW_AUTH_TOKEN="$ESTUARY_REFRESH_TOKEN" '
+        f"flowctl catalog delete {names} --dangerous-auto-approve 2>&1"
+    )
     gone = f"*{shlex.quote(NOTHING_TO_DELETE)}*"
-    return f'out=$({run}) || case "$out" in {gone}) ;; *) printf "%s\\n" "$out" >&2; exit 1 ;; esac'
+    return (
+        f"unset {' '.join(DELETE_WITHHELD)}; flowctl_home=$(mktemp -d) || exit 1; "
+        """trap 'rm -rf "$flowctl_home"' EXIT; trap 'exit 1' HUP INT TERM; """
+        f'out=$({run}) || case "$out" in {gone}) ;; *) printf "%s\\n" "$out" >&2; exit 1 ;; esac'
+    )

@@ -186,17 +186,20 @@ class WebhookSubscriptionProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = api(props)
-        found = self._matching(client, props)  # made by hand, or by a deploy whose answer was lost
-        if found is None:
-            path = f"{_app(props)}/subscriptions"
-            try:
-                found = client.call(
-                    _label(props), "subscribe", "POST", path, _subscription_body(props), idempotent=False
-                )
-            except http.ApiError as error:
-                found = self._matching(client, props) if _unknown(error) else None
-                if found is None:
-                    raise
+        held = self._matching(client, props)
+        if held is not None:
+            # Not adopted: it may be another resource's (this one renamed, whose old self would then
+            # delete it) or made by hand. Removing it, or importing it, is a person's decision.
+            message = f"the app already holds this subscription (id {held['id']}), which this stack did not make"
+            raise http.ApiError(_label(props), "subscribe", message + "; delete it in HubSpot or import it")
+        path = f"{_app(props)}/subscriptions"
+        try:
+            found = client.call(_label(props), "subscribe", "POST", path, _subscription_body(props), idempotent=False)
+        except http.ApiError as error:
+            # The answer was lost: the subscription this very request may have made is adopted.
+            found = self._matching(client, props) if _unknown(error) else None
+            if found is None:
+                raise
         subscription_id = str(found["id"])
         if any(prop == "active" for prop, _, _ in subscription_drift(props, found)):
             self._set_active(client, props, subscription_id)

@@ -25,6 +25,8 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
             "limit": float(config["monthlyBudgetUsd"]),
             "limit_reset": "monthly",
         },
-        component.child(),
+        component.child(stateful=True),  # the key the application may hold, and its spend
     )
-    return component.done({"keyName": name, "keyHash": key.hash, "monthlyLimitUsd": config["monthlyBudgetUsd"]})
+    # The key itself, a secret output: written into the ESC secrets environment by the rotation runner.
+    outputs = {"keyName": name, "keyHash": key.hash, "monthlyLimitUsd": config["monthlyBudgetUsd"]}
+    return component.done({**outputs, "apiKey": pulumi.Output.secret(key.key)})

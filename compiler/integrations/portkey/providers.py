@@ -96,7 +96,7 @@ def _limits(props: dict[str, Any]) -> dict[str, Any]:
     takes them: ``usage_limits`` None and ``rate_limits`` [] where none is declared."""
     usage: dict[str, Any] | None = None
     if props.get("budget_usd") is not None:
-        usage = {"type": "cost", "credit_limit": declared.plain(props["budget_usd"])}
+        usage = {"type": "cost", "credit_limit": http.whole_numbers(props["budget_usd"])}
         if props.get("budget_reset"):
             usage["periodic_reset"] = props["budget_reset"]
     rpm = props.get("requests_per_minute")
@@ -126,11 +126,12 @@ class AiProviderProvider(ResourceProvider):
         try:
             made = self._make(client, props)
         except http.ApiError as error:
-            if not (_unknown(error) or error.status == 409):
+            # Only a create whose answer was lost adopts what it may have made. A slug already taken
+            # (409) is not adopted: it may be another resource's (this one renamed, whose old self
+            # would then delete it) or made by hand; removing or importing it is a person's decision.
+            if not _unknown(error):
                 raise
             adopted = self._adopt(client, props)
-            if adopted is None and not _unknown(error):
-                raise  # the slug is taken, yet no provider of it is in this workspace
             made = adopted if adopted is not None else self._make(client, props)  # else: never made
         return CreateResult(str(props["slug"]), {**props, "provider_id": str(made.get("id", ""))})
 
@@ -195,7 +196,7 @@ class AiProviderProvider(ResourceProvider):
 
 
 def _config_body(props: dict[str, Any]) -> dict[str, Any]:
-    return {"name": props["name"], "config": declared.plain(props["config"])}
+    return {"name": props["name"], "config": http.whole_numbers(props["config"])}
 
 
 def _config_changed(olds: dict[str, Any], news: dict[str, Any]) -> bool:
@@ -212,16 +213,18 @@ class GatewayConfigProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = api(props)
         held = self._named(client, props)
-        if held is None:
-            try:
+        if held is not None:  # not adopted, for the reason AiProviderProvider.create gives
+            message = f"the workspace already holds a config named {props['name']!r} (slug {held['slug']})"
+            raise http.ApiError(str(props["name"]), "create config", message + ", which this stack did not make")
+        try:
+            return self._make(client, props)
+        except http.ApiError as error:
+            if not _unknown(error):
+                raise
+            held = self._named(client, props)
+            if held is None:  # the create never happened
                 return self._make(client, props)
-            except http.ApiError as error:
-                if not _unknown(error):
-                    raise
-                held = self._named(client, props)
-                if held is None:  # the create never happened
-                    return self._make(client, props)
-        # One of this name is there (made by a request whose answer was lost, or earlier): it takes this config.
+        # The request whose answer was lost made it: it takes this config.
         version = self._save(client, str(held["slug"]), props)
         return CreateResult(str(held["slug"]), self._outs(props, held, version))
 

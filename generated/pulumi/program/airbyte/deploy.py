@@ -34,19 +34,20 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
     for source in config.get("sources", []):
         props = {**access, "name": source["name"], "configuration": _configuration(component, source, "sourceType")}
         sources[source["name"]] = providers.Source(
-            f"{component.name}.source.{source['name']}", props, component.child()
+            f"{component.name}.source.{source['name']}", props, component.child(stateful=True)
         )
     destinations: dict[str, providers.Destination] = {}
     for target in config.get("destinations", []):
         configuration = _configuration(component, target, "destinationType")
         props = {**access, "name": target["name"], "configuration": configuration}
         name = f"{component.name}.destination.{target['name']}"
-        destinations[target["name"]] = providers.Destination(name, props, component.child())
+        destinations[target["name"]] = providers.Destination(name, props, component.child(stateful=True))
     for connection in config.get("connections", []):
         source, destination = sources[connection["source"]], destinations[connection["destination"]]
         ends = {"source_id": source.source_id, "destination_id": destination.destination_id}
         props = {**access, **declared.connection_props(connection), **ends}
-        opts = component.child(depends_on=[source, destination])
+        # A connection holds its sync state (cursors): replacing it means a full resync.
+        opts = component.child(stateful=True, depends_on=[source, destination])
         providers.Connection(f"{component.name}.connection.{connection['name']}", props, opts)
     return component.done(
         {

@@ -150,6 +150,7 @@ def manifest(config: Mapping[str, Any], endpoint_files: Mapping[str, str] | None
     ]
     return {
         "catalog": CATALOG_FILE,
+        "spec": catalog(config, endpoint_files),  # flow.yaml's content, for publish.py (which reads no YAML)
         "dataPlane": config.get("dataPlane", DEFAULT_DATA_PLANE),
         "endpoints": sorted(endpoints, key=lambda e: e["file"]),
         "tasks": sorted(full_name(config, t["name"]) for t in tasks),

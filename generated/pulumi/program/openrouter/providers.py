@@ -28,6 +28,7 @@ from .. import http
 
 CREDENTIAL = "management_key"
 SECRET_OUTPUTS = [CREDENTIAL, "key"]
+PAGE = 100  # the most keys one ``GET /keys`` answers
 # How the provider waits between retries; the tests record it instead.
 SLEEP = time.sleep
 
@@ -78,8 +79,12 @@ class ApiKeyProvider(ResourceProvider):
 
     @staticmethod
     def _named(client: http.Api, props: dict[str, Any]) -> list[dict[str, Any]]:
-        keys = client.call(props["name"], "list API keys", "GET", "/keys")["data"]
-        return [k for k in keys if k.get("name") == props["name"]]
+        found: list[dict[str, Any]] = []
+        while True:  # every page (``offset``), until a short or empty one
+            page = client.call(props["name"], "list API keys", "GET", f"/keys?offset={len(found)}")["data"]
+            found += page
+            if len(page) < PAGE:
+                return [k for k in found if k.get("name") == props["name"]]
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
@@ -99,7 +104,7 @@ class ApiKeyProvider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if any(olds.get(k) != news.get(k) for k in ("name", "limit", "limit_reset")):
             api(news).call(news["name"], "update API key", "PATCH", f"/keys/{id_}", _settings(news))
-        return UpdateResult({**news, "hash": olds["hash"], "key": olds["key"]})
+        return UpdateResult({**news, "hash": olds.get("hash", id_), "key": olds.get("key")})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         try:

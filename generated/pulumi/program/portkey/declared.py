@@ -14,6 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..http import whole_numbers
+
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -69,18 +71,6 @@ def provider_settings(key: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def plain(value: Any) -> Any:
-    """``value`` with whole floats as ints: Pulumi hands every number over as a float, and Portkey
-    documents counts, status codes and limits as integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def held_settings(held: dict[str, Any]) -> dict[str, Any]:
     """A provider's budget and rate limit as Portkey's ``GET /providers/{slug}`` answers them, in the
     props' terms. A rate limit that is not one requests-per-minute limit is given as Portkey's list."""
@@ -124,6 +114,6 @@ def config_drift(declared_config: dict[str, Any], held: dict[str, Any]) -> list[
     each top-level part (strategy, targets, retry, cache) that differs; ``held`` is the ``GET
     /configs/{slug}`` answer."""
     found = held_config(held)
-    declared = plain(declared_config)
+    declared = whole_numbers(declared_config)
     parts = sorted(set(declared) | set(found))
     return [(p, declared.get(p), found.get(p)) for p in parts if declared.get(p) != found.get(p)]

@@ -29,7 +29,9 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
     made: list[pulumi.Resource] = []
     for key in config["virtualKeys"]:
         props = {**account, **declared.provider_settings(key)}
-        made.append(providers.AiProvider(f"{component.name}.provider.{key['slug']}", props, component.child()))
+        # A provider holds its budget's spend so far: deleting it forgets that.
+        opts = component.child(stateful=True)
+        made.append(providers.AiProvider(f"{component.name}.provider.{key['slug']}", props, opts))
     name = declared.config_name(stack.project["name"], stack.environment)
     saved = providers.GatewayConfig(
         f"{component.name}.gateway-config",
