@@ -202,7 +202,7 @@ def _rotation_policy(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 
 
 def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
-    out = _override_envs(doc, catalog)
+    out = _override_envs(doc, catalog) + _depends_on(doc, catalog)
     entry = REGISTRY.get(dig(doc.data, "spec", "type"))
     policies = catalog.names["RotationPolicy"]
     for secret, ref in _dict(dig(doc.data, "spec", "secrets")).items():
@@ -222,6 +222,32 @@ def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
                 )
             )
     return out
+
+
+def _depends_on(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    """E205 for a dependency on no Integration, E212 for one that comes back to this one."""
+    integrations = catalog.names["Integration"]
+    me = dig(doc.data, "metadata", "name")
+    out: list[Diagnostic] = []
+    for i, name in enumerate(_list(dig(doc.data, "spec", "dependsOn"))):
+        path = ("spec", "dependsOn", i)
+        out += _reference(doc, path, "E205", "integration", name, [n for n in integrations if n != me])
+        if name in integrations and name != me and me in _reachable(name, integrations):
+            message = f"integration '{me}' depends on '{name}', which depends on '{me}': nothing could deploy first"
+            out.append(error(doc.locate(path), "E212", message, path=format_path(path)))
+    return out
+
+
+def _reachable(start: str, integrations: Mapping[str, Document]) -> set[str]:
+    """Every integration ``start`` depends on, directly or not."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for name in _list(dig(integrations[todo.pop()].data, "spec", "dependsOn")):
+            if isinstance(name, str) and name in integrations and name not in seen:
+                seen.add(name)
+                todo.append(name)
+    return seen
 
 
 def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:

@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "E209": "reference to an undefined secret of the integration",
     "E210": "integration config its service would refuse",
     "E211": "GPU pool SSH key its integration does not list",
+    "E212": "integrations depend on each other in a cycle",
     # E3xx: secrets
     "E301": "plaintext secret in a spec",
     # E4xx: values

@@ -148,6 +148,8 @@ class Integration:
     secrets: tuple[Secret, ...]
     per_env: Mapping[str, IntegrationEnv]
     source: str
+    # Integrations whose resources this one's wait for (spec.dependsOn).
+    depends_on: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -302,7 +304,14 @@ def _integration(doc: Document, envs: Sequence[str]) -> Integration:
             frozen[id(config)] = (config, freeze(config))
         per_env[env] = IntegrationEnv(eff.get("enabled", True), eff.get("protect"), frozen[id(config)][1], _health(eff))
     return Integration(
-        name, REGISTRY[spec["type"]], spec.get("description", ""), labels, secrets, MappingProxyType(per_env), doc.file
+        name,
+        REGISTRY[spec["type"]],
+        spec.get("description", ""),
+        labels,
+        secrets,
+        MappingProxyType(per_env),
+        doc.file,
+        tuple(spec.get("dependsOn") or ()),
     )
 
 

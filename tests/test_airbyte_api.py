@@ -511,3 +511,7 @@ def test_the_program_keeps_the_workspace_sources_destinations_and_connections(
         ends = {made[f"airbyte.source.{connection['source']}"]["urn"], made["airbyte.destination.snowflake"]["urn"]}
         assert ends <= set(record["dependencies"])
         assert sorted(record["additionalSecretOutputs"]) == ["client_id", "client_secret", "configuration"]
+    # dependsOn: [snowflake]: every resource waits for the Snowflake objects its destination loads into.
+    snowflake = next(r for r in runs[env].resources if r["name"] == "snowflake" and not r["custom"])
+    made_there = {r["urn"] for r in runs[env].resources if r["parent"] == snowflake["urn"]}
+    assert made_there and all(made_there <= set(r["dependencies"]) for r in made.values())

@@ -30,6 +30,7 @@ def stack(**settings: Any) -> runtime.Stack:
         "gpu_pools": {},
         "secret_reads": {},
         "alert_webhooks": {},
+        "components": {},
     }
     values.update(settings)
     for key, value in values.items():

@@ -274,3 +274,19 @@ def test_hubspot_webhook_subscriptions_are_one_per_event_and_property() -> None:
     )
     assert problems(integration("hubspot", "hubspot", body, secrets)) == [("E210", 16, 11)]
     assert problems(integration("hubspot", "hubspot", body.replace("dev\n", "nokey\n", 1), secrets))[0][0] == "E209"
+
+
+def test_depends_on_names_another_integration_and_never_comes_back() -> None:
+    gong = GONG
+    one = integration("a", "gong", gong + "  dependsOn: [b]\n", KEY)
+    other = integration("b", "gong", gong + "  dependsOn: [a]\n", KEY.replace("gong.accessKey", "gong.other"))
+    found = problems(one + "---\n" + other)
+    assert [code for code, _, _ in found] == ["E212", "E212"]
+    assert [code for code, _, _ in problems(integration("a", "gong", gong + "  dependsOn: [nobody]\n", KEY))] == [
+        "E205"
+    ]
+    assert [code for code, _, _ in problems(integration("a", "gong", gong + "  dependsOn: [a]\n", KEY))] == ["E205"]
+    ordered = model(integration("a", "gong", gong + "  dependsOn: [b]\n", KEY) + "---\n" + other.replace("[a]", "[]"))
+    from compiler.targets.pulumi import MAIN
+
+    assert [i.name for i in MAIN.integrations(ordered)] == ["b", "a"]  # what it waits for first

@@ -44,7 +44,9 @@ class Layout:
         return model.project.pulumi_project + self.suffix
 
     def integrations(self, model: Model) -> tuple[Integration, ...]:
-        return tuple(i for i in model.integrations if i.type.bootstrap) if self.bootstrap else model.integrations
+        """The project's integrations, each after those it depends on (by name where nothing orders them)."""
+        mine = [i for i in model.integrations if i.type.bootstrap] if self.bootstrap else list(model.integrations)
+        return _dependencies_first(mine)
 
     def gpu_pools(self, model: Model) -> tuple[GpuPool, ...]:
         return () if self.bootstrap else model.gpu_pools
@@ -115,6 +117,21 @@ def secret_reads(model: Model, env: Environment, layout: Layout) -> dict[str, di
     return {name: found for name, found in reads.items() if found}
 
 
+def _dependencies_first(integrations: list[Integration]) -> tuple[Integration, ...]:
+    """``integrations`` (sorted by name) reordered so that each comes after those it depends on that are
+    among them; validation has refused cycles."""
+    names = {i.name for i in integrations}
+    placed: list[Integration] = []
+    done: set[str] = set()
+    while len(placed) < len(integrations):
+        ready = next(
+            i for i in integrations if i.name not in done and all(d in done or d not in names for d in i.depends_on)
+        )
+        placed.append(ready)
+        done.add(ready.name)
+    return tuple(placed)
+
+
 def _integration_settings(integration: Integration, env: Environment, project: str, model: Model) -> dict[str, Any]:
     per_env = integration.per_env[env.name]
     hc = per_env.health_check
@@ -125,12 +142,16 @@ def _integration_settings(integration: Integration, env: Environment, project: s
     # The first environment (tier order) where it is enabled manages what every environment shares
     # (an account's SSH keys or firewall rules): one stack owns each such resource.
     first = next((e.name for e in model.environments if integration.per_env[e.name].enabled), None)
+    # What its resources wait for: those of the integrations it depends on that this stack deploys.
+    deployed = {i.name for i in model.integrations if i.per_env[env.name].enabled}
+    after = [name for name in integration.depends_on if name in deployed]
     return {
         "enabled": per_env.enabled,
         "protect": protect,
         "firstEnabled": first == env.name,
         "config": thaw(per_env.config),
         "healthCheck": health,
+        **({"dependsOn": after} if after else {}),
     }
 
 

@@ -76,5 +76,5 @@ deployed = [i.name for i in INTEGRATIONS if i.deploy(stack, i) is not None]
 pools = [p.name for p in GPU_POOLS if p.deploy(stack, p) is not None]
 
 pulumi.export("environment", stack.environment)
-pulumi.export("integrations", deployed)
+pulumi.export("integrations", sorted(deployed))
 pulumi.export("gpuPools", pools)

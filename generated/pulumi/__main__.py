@@ -39,18 +39,6 @@ NAMESPACE = 'sophia-ai'
 
 INTEGRATIONS = [
     runtime.Instance(
-        name='airbyte',
-        type='sophia:integrations:Airbyte',
-        deploy=airbyte.deploy,
-        meta={
-            'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data sources into Snowflake.",
-            'labels': {'team': 'data-platform'},
-            'type': 'airbyte',
-            'category': 'data-sources',
-            'source': 'specs/integrations/airbyte.yaml',
-        },
-    ),
-    runtime.Instance(
         name='aws',
         type='sophia:integrations:Aws',
         deploy=aws.deploy,
@@ -60,18 +48,6 @@ INTEGRATIONS = [
             'type': 'aws',
             'category': 'infrastructure',
             'source': 'specs/integrations/aws.yaml',
-        },
-    ),
-    runtime.Instance(
-        name='estuary',
-        type='sophia:integrations:Estuary',
-        deploy=estuary.deploy,
-        meta={
-            'description': 'Estuary data flow - real-time captures and materializations, each environment under its own catalog prefix.',
-            'labels': {'team': 'data-platform'},
-            'type': 'estuary',
-            'category': 'data-sources',
-            'source': 'specs/integrations/estuary.yaml',
         },
     ),
     runtime.Instance(
@@ -183,6 +159,30 @@ INTEGRATIONS = [
         },
     ),
     runtime.Instance(
+        name='airbyte',
+        type='sophia:integrations:Airbyte',
+        deploy=airbyte.deploy,
+        meta={
+            'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data sources into Snowflake.",
+            'labels': {'team': 'data-platform'},
+            'type': 'airbyte',
+            'category': 'data-sources',
+            'source': 'specs/integrations/airbyte.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='estuary',
+        type='sophia:integrations:Estuary',
+        deploy=estuary.deploy,
+        meta={
+            'description': 'Estuary data flow - real-time captures and materializations, each environment under its own catalog prefix.',
+            'labels': {'team': 'data-platform'},
+            'type': 'estuary',
+            'category': 'data-sources',
+            'source': 'specs/integrations/estuary.yaml',
+        },
+    ),
+    runtime.Instance(
         name='vercel',
         type='sophia:integrations:Vercel',
         deploy=vercel.deploy,
@@ -214,5 +214,5 @@ deployed = [i.name for i in INTEGRATIONS if i.deploy(stack, i) is not None]
 pools = [p.name for p in GPU_POOLS if p.deploy(stack, p) is not None]
 
 pulumi.export("environment", stack.environment)
-pulumi.export("integrations", deployed)
+pulumi.export("integrations", sorted(deployed))
 pulumi.export("gpuPools", pools)

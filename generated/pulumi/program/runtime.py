@@ -10,7 +10,7 @@ package per integration type (``program/<type>/deploy.py`` and the like), which 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,8 @@ class Stack:
         self.secret_reads: dict[str, dict[str, str]] = self.config.get_object("secrets") or {}
         # What one module makes for another in this run (resources a GPU pool must wait for).
         self.shared: dict[str, list[pulumi.Resource]] = {}
+        # The integrations' components made so far in this run, by name (what ``dependsOn`` names).
+        self.components: dict[str, Component] = {}
 
     @property
     def compliance(self) -> list[str]:
@@ -92,9 +94,12 @@ class Component(pulumi.ComponentResource):
         settings: dict[str, Any],
         secrets: dict[str, pulumi.Output[str]],
         opts: pulumi.ResourceOptions | None = None,
+        after: Sequence[pulumi.Resource] | None = None,
     ) -> None:
         super().__init__(type_token, name, None, opts)
         self.name = name
+        # The components of the integrations it depends on: every child waits for their resources.
+        self.after = list(after or [])
         self.meta = meta
         self.settings = settings
         self.config: dict[str, Any] = settings.get("config", {})
@@ -115,8 +120,9 @@ class Component(pulumi.ComponentResource):
         must not outlive its resource, only be hard to delete.
         """
         keep = stateful and self.protected
+        waits = [*self.after, *(depends_on or [])] or None
         return pulumi.ResourceOptions(
-            parent=self, provider=provider, protect=keep, retain_on_delete=keep and retain, depends_on=depends_on
+            parent=self, provider=provider, protect=keep, retain_on_delete=keep and retain, depends_on=waits
         )
 
     def done(self, outputs: dict[str, Any] | None = None) -> Component:
@@ -159,7 +165,12 @@ def begin(stack: Stack, instance: Instance) -> Component | None:
     if settings is None:
         return None
     secrets = {} if instance.pool else stack.secrets(instance.name)
-    return Component(instance.type, instance.name, instance.meta, settings, secrets)
+    # The generated __main__ lists an integration after those it depends on, so they are made by now.
+    after = [stack.components[name] for name in settings.get("dependsOn", []) if name in stack.components]
+    component = Component(instance.type, instance.name, instance.meta, settings, secrets, after=after)
+    if not instance.pool:
+        stack.components[instance.name] = component
+    return component
 
 
 def component(stack: Stack, instance: Instance) -> pulumi.ComponentResource | None:
