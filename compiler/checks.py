@@ -262,7 +262,9 @@ def _integration(doc: Document, catalog: Catalog) -> list[Diagnostic]:
             + _unique_keys(eff, entry.unique_keys)
             + _service_rules(eff, entry.config_problems)
         )
-        out += [in_environment(p, env) for p in problems if p not in out]
+        # A warning the base config already gets is said once, not again for each environment.
+        said = {(d.code, d.message) for d in out if not d.is_error}
+        out += [in_environment(p, env) for p in problems if p not in out and (p.code, p.message) not in said]
     return out
 
 

@@ -15,9 +15,10 @@ from .pipeline import Analysis, analyse
 OK, PROBLEMS = 0, 1
 
 
-def _report(diagnostics: Sequence[Diagnostic], fmt: str, files: int | None = None) -> None:
+def _report(diagnostics: Sequence[Diagnostic], fmt: str, files: int | None = None, *, aside: bool = False) -> None:
+    """Print the diagnostics (on standard error when ``aside``: the command's output is something else)."""
     if fmt == "json" or diagnostics:
-        sys.stdout.write(render(diagnostics, fmt))
+        (sys.stderr if aside else sys.stdout).write(render(diagnostics, fmt))
     if fmt == "text":
         errors = sum(d.is_error for d in diagnostics)
         warnings = len(diagnostics) - errors
@@ -48,11 +49,11 @@ def stable_sources(analysis: Analysis, specs: str | Path, label: str | None = No
     return out
 
 
-def _analyse_specs(specs: str, fmt: str) -> Analysis | None:
+def _analyse_specs(specs: str, fmt: str, *, aside: bool = False) -> Analysis | None:
     if not Path(specs).is_dir():
         raise UsageError(f"specs directory not found: {specs}")
     analysis = analyse([specs])
-    _report(analysis.diagnostics, fmt, len({d.file for d in analysis.documents}))
+    _report(analysis.diagnostics, fmt, len({d.file for d in analysis.documents}), aside=aside)
     return analysis if analysis.ok else None
 
 
@@ -184,7 +185,7 @@ def _check(root: Path, changes: object, label: str) -> int:
 
 def _analyse_for_env(specs: str, env: str) -> Analysis | None:
     """The valid specs (problems printed otherwise), checking that ``env`` is one of their environments."""
-    analysis = _analyse_specs(specs, "text")
+    analysis = _analyse_specs(specs, "text", aside=True)  # the command's output is a plan or a document
     if analysis is None or analysis.model is None:
         return None
     names = [e.name for e in analysis.model.environments]

@@ -263,3 +263,25 @@ def test_hostile_spec_text_cannot_reach_a_run_block(
     assert after == baseline
     for path in (root / ".github" / "workflows").glob("*.yml"):
         assert "curl evil" not in path.read_text()
+
+
+def test_a_pinned_deploy_tool_is_installed_checksum_verified_before_pulumi_up() -> None:
+    """The platform fixture pins flowctl (Estuary's catalog is published with it during `pulumi up`)."""
+    from tests.conftest import platform_generated
+
+    workflows = platform_generated().parent / ".github" / "workflows"
+    lint(workflows)
+    deploy = load(workflows / "deploy.yml")
+    for job in deploy["jobs"].values():
+        names = [step.get("name", "") for step in job["steps"]]
+        if "Deploy" not in names:
+            continue
+        install = next(s for s in job["steps"] if s.get("name", "").startswith("Install flowctl v0.5.18"))
+        assert names.index(install["name"]) < names.index("Deploy")
+        assert install["env"]["TOOL_URL"] == (
+            "https://github.com/estuary/flow/releases/download/v0.5.18/flowctl-x86_64-linux"
+        )
+        assert "sha256sum --check --strict" in install["run"] and "$TOOL_SHA256" in install["run"]
+        assert "${{" not in install["run"]  # spec values reach the shell as environment only
+    bundled = (WORKFLOWS / "deploy.yml").read_text()
+    assert "Install flowctl" not in bundled  # the bundled specs pin none (a warning says so)

@@ -82,6 +82,9 @@ class IntegrationType:
     # for ``.yaml``, JSON for ``.json``). Rendered into the project at ``names.program_files`` where
     # a pull request shows them; the module finds them with ``runtime.files``.
     program_files: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # Command-line tools its deploy module runs, from one environment's config: each {name, version,
+    # url, sha256}, downloaded and checked against its digest before ``pulumi up`` in that deploy job.
+    deploy_tools: Callable[[Mapping[str, Any]], list[dict[str, str]]] | None = None
 
     @property
     def schema(self) -> str:

@@ -22,6 +22,7 @@ from ..access import (
     required_checks,
     stacks,
 )
+from ..model import Model
 from ..package_data import data_dir
 from ..render import RenderContext, header, template
 from .pulumi import PULUMI_VERSION
@@ -59,6 +60,17 @@ def describe(stack: StackAccess) -> str:
     return "pull requests"
 
 
+def deploy_tools(model: Model, env: str) -> list[dict[str, str]]:
+    """The pinned command-line tools the program of ``env`` runs (each type's ``deploy_tools``), once each."""
+    found: dict[str, dict[str, str]] = {}
+    for integration in model.integrations:
+        hook = integration.type.deploy_tools
+        if hook is not None and integration.per_env[env].enabled:
+            for tool in hook(integration.per_env[env].config):
+                found.setdefault(tool["name"], tool)
+    return [found[name] for name in sorted(found)]
+
+
 def deploy_needs(all_stacks: list[StackAccess]) -> dict[str, str]:
     """Stacks deployed by the same event deploy in tier order, each after the one before succeeds."""
     needs: dict[str, str] = {}
@@ -94,5 +106,6 @@ class WorkflowsTarget:
             "comment_limit": f"{COMMENT_LIMIT:_}",
             "uses": uses,
             "notifications": NOTIFICATIONS_ENVIRONMENT,
+            "tools": lambda stack: deploy_tools(model, stack.env.name),
         }
         return {name: template(f"workflows/{name}.j2", **values) for name in FILES}

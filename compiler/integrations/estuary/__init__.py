@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..base import IntegrationType
+from ..base import ConfigProblem, IntegrationType
 from .catalog import files, problems
 
 
@@ -19,9 +19,26 @@ def _shape() -> Any:
     return Validator(schema)
 
 
-def config_problems(config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    """What Estuary would refuse in the catalog this config renders (see catalog.problems)."""
-    return problems(config, _shape().iter_errors)
+def config_problems(config: Mapping[str, Any]) -> list[ConfigProblem]:
+    """What Estuary would refuse in the catalog this config renders (see catalog.problems), and a
+    warning when the deploy job has no pinned flowctl to install."""
+    found: list[ConfigProblem] = list(problems(config, _shape().iter_errors))
+    if "flowctl" not in config:
+        message = (
+            "the deploy job installs no flowctl, which publishing the catalog runs: pin a release with "
+            "flowctl: {version, sha256} (the SHA-256 of its flowctl-x86_64-linux asset), or provide it on the runner"
+        )
+        found.append(((), message, "warning"))
+    return found
+
+
+def tools(config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """flowctl, where the config pins a release (estuary/flow's GitHub release asset)."""
+    pinned = config.get("flowctl")
+    if not pinned:
+        return []
+    url = f"https://github.com/estuary/flow/releases/download/{pinned['version']}/flowctl-x86_64-linux"
+    return [{"name": "flowctl", "version": pinned["version"], "url": url, "sha256": pinned["sha256"]}]
 
 
 # Flow refresh tokens are generated in the dashboard (Admin > CLI-API); there
@@ -41,4 +58,5 @@ ENTRY = IntegrationType(
     program_secrets=("refresh-token",),
     config_problems=config_problems,
     program_files=files,
+    deploy_tools=tools,
 )
