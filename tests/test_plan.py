@@ -195,7 +195,7 @@ def test_plan_shows_each_gpu_pool_its_instances_regions_and_cost(
     "file, before, after, resource, changed",
     [
         ("portkey.yaml", "budgetUsd: 2000\n", "budgetUsd: 2500\n", "portkey.provider.anthropic-main", "budget_usd"),
-        ("openrouter.yaml", "monthlyBudgetUsd: 1500\n", "monthlyBudgetUsd: 1200\n", "openrouter.api-key", "limit"),
+        ("openrouter.yaml", "monthlyBudgetUsd: 1500\n", "monthlyBudgetUsd: 1200\n", "openrouter.key-limit", "limit"),
         (
             "airbyte.yaml",
             'schedule: "0 * * * *"\n',

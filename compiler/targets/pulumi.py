@@ -316,7 +316,7 @@ def _ships(entry: IntegrationType, layout: Layout) -> bool:
 def helpers(entry: IntegrationType) -> tuple[str, ...]:
     """The modules of a type's package its program modules share (anything but the entry, the
     probe and the program modules themselves): shipped with whichever of them a project uses."""
-    own = {"__init__.py", "probe.py", "deploy.py", "bootstrap.py"}
+    own = {"__init__.py", "probe.py", "deploy.py", "bootstrap.py", "rotate.py"}
     return tuple(sorted(p.name for p in (SHIPPED / entry.module).glob("*.py") if p.name not in own))
 
 

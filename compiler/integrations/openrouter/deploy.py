@@ -1,4 +1,5 @@
-"""OpenRouter: the environment's API key, with its monthly credit limit (see providers.py)."""
+"""OpenRouter: the monthly credit limit of the environment's API keys (see providers.py); the keys are
+created, written into ESC and retired by the rotation runner (rotate.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pulumi
 
 from .. import runtime
 from . import providers
+from .naming import key_name
 
 API = "https://openrouter.ai/api/v1"
 
@@ -15,9 +17,9 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
     if component is None:
         return None
     config = component.config
-    name = f"{stack.project['name']}-{stack.environment}"
-    key = providers.ApiKey(
-        f"{component.name}.api-key",
+    name = key_name(stack.project["name"], stack.environment)
+    limit = providers.ApiKeyLimit(
+        f"{component.name}.key-limit",
         {
             "api_url": config.get("apiUrl", API),
             "management_key": component.secrets[config["managementKeyRef"]],
@@ -25,8 +27,6 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
             "limit": float(config["monthlyBudgetUsd"]),
             "limit_reset": "monthly",
         },
-        component.child(stateful=True),  # the key the application may hold, and its spend
+        component.child(),
     )
-    # The key itself, a secret output: written into the ESC secrets environment by the rotation runner.
-    outputs = {"keyName": name, "keyHash": key.hash, "monthlyLimitUsd": config["monthlyBudgetUsd"]}
-    return component.done({**outputs, "apiKey": pulumi.Output.secret(key.key)})
+    return component.done({"keyName": name, "keyHashes": limit.hashes, "monthlyLimitUsd": config["monthlyBudgetUsd"]})

@@ -1,21 +1,22 @@
-"""OpenRouter: the environment's API key, managed through the key management API (a dynamic provider).
+"""OpenRouter: the monthly credit limit of the environment's API keys, kept through the key management
+API (a dynamic provider).
 
-Documented endpoints (OpenRouter's OpenAPI, "Management API keys"), all with ``Authorization:
-Bearer <management key>``: ``POST /keys`` ``{name, limit, limit_reset}`` answers 201 with
-``{"data": {hash, name, limit, limit_reset, disabled, ...}, "key": "sk-or-v1-..."}``, the key
-shown that once; ``GET /keys/{hash}`` and ``PATCH /keys/{hash}`` (name, disabled, limit,
-limit_reset) answer ``{"data": {...}}``; ``DELETE /keys/{hash}`` answers ``{"deleted": true}``.
-Errors are ``{"error": {"code": <status>, "message": ...}}``.
+The keys themselves are the rotation runner's (``sophia-iac rotate``, see rotate.py): it creates each
+one with the spec's limit, writes it into the ESC secrets environment and deletes the one it replaces
+after the policy's overlap. They are named ``<project>-<environment>`` plus a rotation stamp in
+parentheses (:func:`belongs`). This resource keeps every such key's ``limit`` and ``limit_reset`` at
+what the spec declares, so a budget edit is a change ``plan --diff`` shows and ``pulumi up`` applies;
+it never creates or deletes a key.
 
-The new key is a secret output (never in a plain output or log); writing it into the ESC secrets
-environment is the rotation runner's job. A create whose answer is lost cannot be recovered (the
-key is shown once), so a key of the same name made since the request is deleted and made again.
+Documented endpoints (OpenRouter's OpenAPI, "Management API keys"), all with ``Authorization: Bearer
+<management key>``: ``GET /keys?offset=<n>`` lists keys (``data``, 100 a page) with ``hash``, ``name``,
+``limit``, ``limit_reset``; ``PATCH /keys/{hash}`` (``name``, ``disabled``, ``limit``, ``limit_reset``)
+answers ``{"data": {...}}``. Errors are ``{"error": {"code": <status>, "message": ...}}``.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pulumi
@@ -24,7 +25,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 from .. import http
 
 CREDENTIAL = "management_key"
-SECRET_OUTPUTS = [CREDENTIAL, "key"]
+SECRET_OUTPUTS = [CREDENTIAL]
 PAGE = 100  # the most keys one ``GET /keys`` answers
 # How the provider waits between retries; the tests record it instead.
 SLEEP = time.sleep
@@ -35,88 +36,66 @@ def api(props: dict[str, Any]) -> http.Api:
     return http.shared(str(props["api_url"]), str(props[CREDENTIAL]), "OpenRouter API", sleep=SLEEP)
 
 
-# Clock difference tolerated between this machine and OpenRouter when telling a key made by a lost
-# request from an older one.
-SKEW = timedelta(minutes=2)
+def belongs(key: dict[str, Any], name: str) -> bool:
+    """Whether an OpenRouter key is one of the environment's: named ``name``, or ``name (<stamp>)``."""
+    found = str(key.get("name", ""))
+    return found == name or (found.startswith(f"{name} (") and found.endswith(")"))
 
 
-def _created(key: dict[str, Any]) -> datetime:
-    """When a key was made (its ``created_at``); the distant past when it does not say."""
-    try:
-        return datetime.fromisoformat(str(key.get("created_at")).replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=timezone.utc)  # noqa: UP017
+def keys(client: http.Api, name: str) -> list[dict[str, Any]]:
+    """The environment's keys (every page of ``GET /keys``)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = client.call(name, "list API keys", "GET", f"/keys?offset={len(found)}")["data"]
+        found += page
+        if len(page) < PAGE:
+            return [k for k in found if belongs(k, name)]
 
 
-def _settings(props: dict[str, Any]) -> dict[str, Any]:
-    return {"name": props["name"], "limit": props["limit"], "limit_reset": props["limit_reset"]}
+def _limits(props: dict[str, Any]) -> dict[str, Any]:
+    return {"limit": props["limit"], "limit_reset": props["limit_reset"]}
 
 
-class ApiKeyProvider(ResourceProvider):
-    """One API key with a USD credit limit that resets (``limit_reset``)."""
+class ApiKeyLimitProvider(ResourceProvider):
+    """The limit of every key of the environment (its id is the keys' name)."""
 
     serialize_as_secret_always = False
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
+    def _apply(self, props: dict[str, Any]) -> list[str]:
         client = api(props)
-        asked = datetime.now(timezone.utc) - SKEW  # noqa: UP017 - Python 3.10 runs it too
-        try:
-            answer = client.call(props["name"], "create API key", "POST", "/keys", _settings(props), idempotent=False)
-        except http.ApiError as error:
-            if error.status is not None and error.status < 500:
-                raise
-            # Lost answer: a key made then cannot be read again. Delete a key of this name made since the
-            # request (never an older one: it may be in use), then make it anew.
-            for found in self._named(client, props):
-                if _created(found) >= asked:
-                    client.call(props["name"], "delete API key", "DELETE", f"/keys/{found['hash']}")
-            answer = client.call(props["name"], "create API key", "POST", "/keys", _settings(props), idempotent=False)
-        data = answer["data"]
-        return CreateResult(str(data["hash"]), {**props, "hash": str(data["hash"]), "key": answer["key"]})
+        held = keys(client, props["name"])
+        for key in held:
+            if {"limit": key.get("limit"), "limit_reset": key.get("limit_reset")} != _limits(props):
+                client.call(props["name"], "set API key limit", "PATCH", f"/keys/{key['hash']}", _limits(props))
+        return sorted(str(k["hash"]) for k in held)
 
-    @staticmethod
-    def _named(client: http.Api, props: dict[str, Any]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        while True:  # every page (``offset``), until a short or empty one
-            page = client.call(props["name"], "list API keys", "GET", f"/keys?offset={len(found)}")["data"]
-            found += page
-            if len(page) < PAGE:
-                return [k for k in found if k.get("name") == props["name"]]
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(str(props["name"]), {**props, "hashes": self._apply(props)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        try:
-            data = api(props).call(props["name"], "read API key", "GET", f"/keys/{id_}")["data"]
-        except http.ApiError as error:
-            if error.status == 404:
-                return ReadResult(None, {})  # deleted outside Pulumi
-            raise
-        return ReadResult(
-            id_, {**props, "name": data["name"], "limit": data["limit"], "limit_reset": data["limit_reset"]}
-        )
+        held = keys(api(props), id_)
+        limits = {(k.get("limit"), k.get("limit_reset")) for k in held}
+        # One limit on every key reads as that limit; keys that disagree read as none (a change to apply).
+        limit, reset = next(iter(limits)) if len(limits) == 1 else (None, None)
+        hashes = sorted(str(k["hash"]) for k in held)
+        return ReadResult(id_, {**props, "limit": limit, "limit_reset": reset, "hashes": hashes})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in ("name", "limit", "limit_reset", "api_url", CREDENTIAL) if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(changed), replaces=[])
+        changed = [k for k in ("limit", "limit_reset", "api_url", CREDENTIAL) if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=["name"] if olds.get("name") != news.get("name") else [])
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        if any(olds.get(k) != news.get(k) for k in ("name", "limit", "limit_reset")):
-            api(news).call(news["name"], "update API key", "PATCH", f"/keys/{id_}", _settings(news))
-        return UpdateResult({**news, "hash": olds.get("hash", id_), "key": olds.get("key")})
+        return UpdateResult({**news, "hashes": self._apply(news)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        try:
-            api(props).call(props["name"], "delete API key", "DELETE", f"/keys/{id_}")
-        except http.ApiError as error:
-            if error.status != 404:
-                raise
+        """Nothing: the keys are the rotation runner's; removing the limit from the program leaves them as they are."""
 
 
-class ApiKey(pulumi.dynamic.Resource, module="openrouter", name="ApiKey"):
-    hash: pulumi.Output[str]
-    key: pulumi.Output[str]
+class ApiKeyLimit(pulumi.dynamic.Resource, module="openrouter", name="ApiKeyLimit"):
+    hashes: pulumi.Output[list[str]]
 
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
         secret = pulumi.ResourceOptions(additional_secret_outputs=SECRET_OUTPUTS)
         super().__init__(
-            ApiKeyProvider(), name, {**props, "hash": None, "key": None}, pulumi.ResourceOptions.merge(opts, secret)
+            ApiKeyLimitProvider(), name, {**props, "hashes": None}, pulumi.ResourceOptions.merge(opts, secret)
         )
