@@ -65,7 +65,33 @@ class TestIntegrationsRequest:
     output: str
 
 
-Request = ValidateRequest | CompileRequest | ShowRequest | PlanRequest | SchemaRequest | TestIntegrationsRequest
+@dataclass(frozen=True)
+class SecretsRequest:
+    specs: str
+    env: str | None
+    format: str
+
+
+@dataclass(frozen=True)
+class RotateRequest:
+    specs: str
+    env: str
+    due: bool
+    secret: str | None
+    dry_run: bool
+    endpoints: tuple[str, ...]
+
+
+Request = (
+    ValidateRequest
+    | CompileRequest
+    | ShowRequest
+    | PlanRequest
+    | SchemaRequest
+    | TestIntegrationsRequest
+    | SecretsRequest
+    | RotateRequest
+)
 
 
 def _default_format() -> str:
@@ -125,6 +151,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--concurrency", type=int, default=4, help="most checks running at once (default: 4)")
     p.add_argument("--output", default="integration-test-results.json", help="results JSON file")
+    p = sub.add_parser("secrets", help="list every secret with its rotation method, last rotation and next due date")
+    p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
+    p.add_argument("--env", help="one environment (default: all)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p = sub.add_parser("rotate", help="rotate an environment's due or named secrets (credentials from ESC)")
+    p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
+    p.add_argument("--env", required=True, help="environment name")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--due", action="store_true", help="every secret that is due (and revoke what has retired)")
+    which.add_argument("--secret", help="one secret, due or not: integration/secret or secret")
+    p.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
+    p.add_argument(
+        "--endpoint", action="append", default=[], metavar="TYPE=URL", help="replace a service's base URL (repeatable)"
+    )
     return parser
 
 
@@ -141,6 +181,10 @@ def parse(argv: Sequence[str]) -> Request:
         return PlanRequest(args.specs, args.env, args.project, args.diff, args.format)
     if args.command == "test-integrations":
         return TestIntegrationsRequest(args.specs, args.env, tuple(args.endpoint), args.concurrency, args.output)
+    if args.command == "secrets":
+        return SecretsRequest(args.specs, args.env, args.format)
+    if args.command == "rotate":
+        return RotateRequest(args.specs, args.env, args.due, args.secret, args.dry_run, tuple(args.endpoint))
     return SchemaRequest(args.kind, args.write, args.check)
 
 
@@ -155,6 +199,17 @@ def run(request: Request) -> int:
         return commands.show(request.specs, request.env, request.format)
     if isinstance(request, PlanRequest):
         return commands.plan(request.specs, request.env, request.project, request.diff, request.format)
+    if isinstance(request, SecretsRequest):
+        return commands.secrets(request.specs, request.env, request.format)
+    if isinstance(request, RotateRequest):
+        return commands.rotate(
+            request.specs,
+            request.env,
+            due=request.due,
+            secret=request.secret,
+            dry_run=request.dry_run,
+            endpoints=request.endpoints,
+        )
     if isinstance(request, TestIntegrationsRequest):
         return commands.test_integrations(
             request.specs, request.env, request.endpoints, request.concurrency, request.output

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .diagnostics import Diagnostic, Location, error, has_errors, render, sort, warning
 from .errors import OutputConflict, UsageError
@@ -269,3 +270,96 @@ def test_integrations(specs: str, env: str, endpoints: Sequence[str], concurrenc
     if concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, not {concurrency}")
     return probes.run(analysis.model, env, endpoints, concurrency, Path(output), os.environ)
+
+
+def _esc(model: Any, environ: Mapping[str, str]) -> Any:
+    """The ESC client the environment allows (``PULUMI_ACCESS_TOKEN``; ``SOPHIA_IAC_ESC_URL`` replaces the
+    service's URL), or None without a token."""
+    from .rotation.esc import DEFAULT_URL, Esc
+
+    token = environ.get("PULUMI_ACCESS_TOKEN", "").strip()
+    if not token:
+        return None
+    return Esc(model.project.organization, token, environ.get("SOPHIA_IAC_ESC_URL") or DEFAULT_URL)
+
+
+def secrets(specs: str, env: str | None, fmt: str) -> int:
+    """Every secret with its rotation method and where it stands (its record in ESC, when readable)."""
+    from datetime import datetime, timezone
+
+    from . import rotation
+    from .rotation import state as records
+    from .rotation.esc import EscError
+
+    analysis = _analyse_for_env(specs, env) if env else _analyse_specs(specs, "text", aside=True)
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
+    model = analysis.model
+    esc = _esc(model, os.environ)
+    now = datetime.now(timezone.utc)  # noqa: UP017
+    definitions: dict[str, Any] = {}
+    rows = []
+    for item in rotation.planned(model, env):
+        home = item.esc_environment
+        if esc is not None and home not in definitions:
+            try:
+                definitions[home] = records.load(esc.get(home)[0])
+            except (EscError, ValueError) as exc:
+                print(f"sophia-iac: cannot read ESC environment {home}: {exc}", file=sys.stderr)
+                definitions[home] = None
+        doc = definitions.get(home)
+        where = rotation.status(item, records.record(doc, item.secret.esc) if doc is not None else None, now)
+        rows.append(
+            {
+                "secret": item.label,
+                "environment": item.env.name,
+                "esc": f"{home}:{item.secret.esc}",
+                "policy": item.policy.name,
+                "method": item.method,
+                "note": item.why,
+                "lastRotated": rotation.iso(where.last_rotated) if where.last_rotated else None,
+                "nextDue": rotation.iso(where.next_due) if where.next_due else None,
+                "status": where.status,
+            }
+        )
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return OK
+    if esc is None:
+        print("sophia-iac: PULUMI_ACCESS_TOKEN is not set: last rotations are unknown", file=sys.stderr)
+    head = ("SECRET", "ENVIRONMENT", "POLICY", "METHOD", "LAST ROTATED", "NEXT DUE", "STATUS")
+    table: list[tuple[str, ...]] = [head]
+    table += [
+        (
+            str(r["secret"]),
+            str(r["environment"]),
+            str(r["policy"]),
+            str(r["method"]) + ("*" if r["note"] else ""),
+            str(r["lastRotated"] or "unknown"),
+            str(r["nextDue"] or "unknown"),
+            str(r["status"]),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for row in table:
+        sys.stdout.write("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    if any(r["note"] for r in rows):
+        sys.stdout.write("* the policy asks for automatic rotation; no rotator handles this secret yet\n")
+    return OK
+
+
+def rotate(specs: str, env: str, *, due: bool, secret: str | None, dry_run: bool, endpoints: Sequence[str]) -> int:
+    """Rotate the due (or named) secrets of ``env`` (see compiler/rotation/runner.py)."""
+    from .integrations import REGISTRY
+    from .probes.jobs import endpoints as endpoint_overrides
+    from .rotation.runner import Runner, summary
+
+    analysis = _analyse_for_env(specs, env)
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
+    esc = _esc(analysis.model, os.environ)
+    overrides = endpoint_overrides(endpoints, os.environ, REGISTRY)
+    outcomes = Runner(analysis.model, env, esc, os.environ, overrides).run(due=due, secret=secret, dry_run=dry_run)
+    sys.stdout.write(summary(outcomes))
+    return PROBLEMS if any(o.action == "failed" for o in outcomes) else OK

@@ -85,6 +85,9 @@ class IntegrationType:
     # Command-line tools its deploy module runs, from one environment's config: each {name, version,
     # url, sha256}, downloaded and checked against its digest before ``pulumi up`` in that deploy job.
     deploy_tools: Callable[[Mapping[str, Any]], list[dict[str, str]]] | None = None
+    # Secrets its ``rotate.py`` can issue and revoke through the service's API: an automatic rotation
+    # policy on one of them is carried out by ``sophia-iac rotate`` (the others are reminders).
+    rotators: tuple[str, ...] = ()
 
     @property
     def schema(self) -> str:
@@ -106,11 +109,16 @@ class IntegrationType:
         if self.category not in CATEGORIES:
             problems.append(f"{where}: category {self.category!r} is not one of {', '.join(CATEGORIES)}")
         problems += [f"{where}: role {r!r} is not one of {', '.join(ROLES)}" for r in self.roles if r not in ROLES]
-        wanted = {"probe.py": True, "deploy.py": self.deploys, "bootstrap.py": self.bootstrap}
+        wanted = {
+            "probe.py": True,
+            "deploy.py": self.deploys,
+            "bootstrap.py": self.bootstrap,
+            "rotate.py": bool(self.rotators),
+        }
         for file, declared in wanted.items():
             present = (package / file).is_file()
             if present and not declared:
-                flag = file.removesuffix(".py") + ("s" if file == "deploy.py" else "")
+                flag = {"deploy.py": "deploys", "rotate.py": "rotators"}.get(file, file.removesuffix(".py"))
                 problems.append(f"{where}/{file} exists but ENTRY does not declare it ({flag}=True)")
             elif declared and not present:
                 problems.append(f"{where}/{file} is missing")

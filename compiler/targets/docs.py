@@ -102,11 +102,21 @@ class Row:
 
 
 def _secret_cell(model: Model, integration: Integration) -> tuple[str, ...]:
+    """Each secret with its policy and the method that really rotates it (compiler/rotation)."""
+    from ..rotation import planned
+
+    methods = {p.secret.name: p for p in planned(model) if p.integration is integration}
     policies = {p.name: p for p in model.rotation_policies}
     cells = []
     for s in integration.secrets:
         policy = policies[s.rotation]
-        cells.append(f"`{s.name}` ({s.rotation}: every {policy.interval}, {policy.method})")
+        found = methods.get(s.name)
+        how = (
+            {"workflow": "rotated by `sophia-iac rotate`", "reminder": "reminder"}[found.method] if found else "unused"
+        )
+        if found is not None and found.why:
+            how += " (its policy asks for automatic rotation; no rotator handles it yet)"
+        cells.append(f"`{s.name}` ({s.rotation}: every {policy.interval}, {how})")
     return tuple(cells)
 
 

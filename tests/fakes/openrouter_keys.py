@@ -3,8 +3,10 @@
 From OpenRouter's OpenAPI ("Management API keys"): Bearer management key; ``POST /keys`` answers
 201 ``{"data": {...}, "key": "sk-or-v1-..."}`` (the key shown once); ``GET``/``PATCH
 /keys/{hash}`` answer ``{"data": {...}}``; ``DELETE /keys/{hash}`` answers ``{"deleted": true}``;
-errors ``{"error": {"code": <status>, "message": ...}}``, 403 for a key that is not a management
-key. Simplified: no usage, workspaces, expiry or pagination; ``fail``/``fail_after`` script answers.
+``GET /key`` ("Get current API key") answers the calling API key's own limit (401 for a key it does
+not hold); errors ``{"error": {"code": <status>, "message": ...}}``, 403 for a key that is not a
+management key. ``GET /keys`` pages by 100 from ``offset``. Simplified: no usage, workspaces or
+expiry; ``fail``/``fail_after`` script answers.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ class OpenRouter:
             if queue:
                 status, headers = queue.pop(0)
                 return status, _error(status, "scripted"), headers
+            if path.partition("?")[0] == PREFIX + "/key" and method == "GET":  # the calling key's own details
+                held = next((h for h, v in self.values.items() if authorization == f"Bearer {v}"), None)
+                if held is None or held not in self.keys:
+                    return 401, _error(401, "No auth credentials found"), {}
+                key = self.keys[held]
+                data = {"label": "sk-or-v1-...", "usage": 0, "limit": key["limit"], "limit_reset": key["limit_reset"]}
+                return 200, {"data": data}, {}
             if authorization != f"Bearer {self.management_key}":
                 return 403, _error(403, "Only management keys can perform this operation"), {}
             answer = self._route(method, path.removeprefix(PREFIX), body)

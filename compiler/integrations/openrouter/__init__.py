@@ -20,9 +20,9 @@ def routing(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # OpenRouter's key management API (/api/v1/keys, with a management key,
-# formerly "provisioning key") creates and deletes API keys, so rotation is
-# automatic and zero-downtime; the program keeps the environment's key and its
-# monthly credit limit (providers.py).
+# formerly "provisioning key") creates and deletes API keys: `sophia-iac rotate`
+# issues the environment's key and retires the old one after the overlap
+# (rotate.py); the program keeps every such key's monthly credit limit.
 ENTRY = IntegrationType(
     name="openrouter",
     title="OpenRouter",
@@ -34,4 +34,5 @@ ENTRY = IntegrationType(
     references=(("managementKeyRef", "secret"),),
     deploys=True,
     application=routing,
+    rotators=("api-key",),
 )

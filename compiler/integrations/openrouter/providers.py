@@ -23,10 +23,10 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from .. import http
+from .naming import keys
 
 CREDENTIAL = "management_key"
 SECRET_OUTPUTS = [CREDENTIAL]
-PAGE = 100  # the most keys one ``GET /keys`` answers
 # How the provider waits between retries; the tests record it instead.
 SLEEP = time.sleep
 
@@ -34,22 +34,6 @@ SLEEP = time.sleep
 def api(props: dict[str, Any]) -> http.Api:
     """The process's client for the props' URL and management key."""
     return http.shared(str(props["api_url"]), str(props[CREDENTIAL]), "OpenRouter API", sleep=SLEEP)
-
-
-def belongs(key: dict[str, Any], name: str) -> bool:
-    """Whether an OpenRouter key is one of the environment's: named ``name``, or ``name (<stamp>)``."""
-    found = str(key.get("name", ""))
-    return found == name or (found.startswith(f"{name} (") and found.endswith(")"))
-
-
-def keys(client: http.Api, name: str) -> list[dict[str, Any]]:
-    """The environment's keys (every page of ``GET /keys``)."""
-    found: list[dict[str, Any]] = []
-    while True:
-        page = client.call(name, "list API keys", "GET", f"/keys?offset={len(found)}")["data"]
-        found += page
-        if len(page) < PAGE:
-            return [k for k in found if belongs(k, name)]
 
 
 def _limits(props: dict[str, Any]) -> dict[str, Any]:

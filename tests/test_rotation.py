@@ -1,0 +1,262 @@
+"""Secret rotation: methods, `secrets`, and `rotate` against fakes of ESC and OpenRouter on 127.0.0.1.
+
+The OpenRouter API key of the platform fixture's production environment is rotated by the runner:
+its key made through the management API (tests/fakes/openrouter_keys.py), written into the ESC
+secrets environment with its record (tests/fakes/esc_api.py), checked with the real health check, and
+the replaced key revoked only after the policy's overlap (7 days). A crash is injected after each step.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from compiler import rotation
+from compiler.integrations.openrouter import rotate as openrouter_rotate
+from compiler.rotation import state as records
+from compiler.rotation.esc import Esc
+from compiler.rotation.runner import Outcome, Runner
+from tests.conftest import Result, platform_model
+from tests.fakes import esc_api
+from tests.fakes.openrouter_keys import OpenRouter
+from tests.fakes.openrouter_keys import Server as OpenRouterServer
+
+TOKEN = "pul-" + "t0k3n" * 8
+MANAGEMENT = "sk-or-v1-" + "m4n4g3" * 10
+OLD_KEY = "sk-or-v1-" + "0ld" * 20
+ORG, PROJECT, SECRETS_ENV = "payready", "sophia-ai", "production-secrets"
+PATH = "openrouter.apiKey"
+START = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+class Crash(Exception):
+    """A runner dying at one step."""
+
+
+@dataclass
+class World:
+    esc: esc_api.Esc
+    esc_url: str
+    openrouter: OpenRouter
+    openrouter_url: str
+    clock: list[datetime]
+
+    def runner(self, after: Callable[[str], None] = lambda step: None) -> Runner:
+        client = Esc(ORG, TOKEN, self.esc_url, sleep=lambda seconds: None)
+        environ = {"OPENROUTER_MANAGEMENT_KEY": MANAGEMENT}
+        return Runner(
+            platform_model(),
+            "production",
+            client,
+            environ,
+            {"openrouter": self.openrouter_url},
+            now=lambda: self.clock[0],
+            after=after,
+        )
+
+    def rotate(self, **kwargs: Any) -> list[Outcome]:
+        after = kwargs.pop("after", lambda step: None)
+        return self.runner(after).run(**{"due": True, "secret": None, "dry_run": False, **kwargs})
+
+    def values(self) -> dict[str, Any]:
+        return dict(self.esc.decrypted(ORG, PROJECT, SECRETS_ENV)["values"])
+
+    def current_key(self) -> str:
+        return str(self.values()["openrouter"]["apiKey"]["fn::secret"])
+
+    def record(self) -> dict[str, Any]:
+        return dict(self.values().get(records.RECORDS, {}).get(PATH, {}))
+
+    def later(self, **delta: float) -> None:
+        self.clock[0] += timedelta(**delta)
+
+    def mine(self) -> list[dict[str, Any]]:
+        """The environment's keys in OpenRouter."""
+        return [k for k in self.openrouter.keys.values() if str(k["name"]).startswith("sophia-ai-production")]
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.setattr("compiler.probes.runner.DEFAULT_POLICY", _fast_policy())
+    store = esc_api.Esc(tokens={TOKEN})
+    initial = {
+        "values": {"openrouter": {"apiKey": {"fn::secret": OLD_KEY}, "managementKey": {"fn::secret": MANAGEMENT}}}
+    }
+    store.put(ORG, PROJECT, SECRETS_ENV, yaml.safe_dump(initial))
+    service = OpenRouter(MANAGEMENT)
+    with esc_api.Server(store) as esc_server:
+        served = OpenRouterServer(service)
+        try:
+            yield World(store, esc_server.url, service, served.url, [START])
+        finally:
+            served.stop()
+
+
+def _fast_policy() -> Any:
+    from compiler.probes.runner import RetryPolicy
+
+    return RetryPolicy(backoff_base=0.01, backoff_cap=0.05)
+
+
+def test_methods_are_chosen_from_the_policy_and_the_types_rotators() -> None:
+    items = {(p.label, p.env.name): p for p in rotation.planned(platform_model())}
+    assert items[("openrouter/api-key", "production")].method == rotation.WORKFLOW
+    assert items[("openrouter/management-key", "production")].method == rotation.REMINDER
+    automatic_unhandled = items[("snowflake/private-key", "production")]
+    assert automatic_unhandled.method == rotation.REMINDER and "no rotator" in automatic_unhandled.why
+    assert items[("openrouter/api-key", "production")].esc_environment == f"{PROJECT}/{SECRETS_ENV}"
+
+
+def test_a_full_rotation_writes_the_new_key_and_its_record_and_keeps_the_old_one_valid(world: World) -> None:
+    assert [o.action for o in world.rotate()] == ["rotated"]  # no record yet: due
+    (made,) = world.mine()
+    assert world.current_key() == world.openrouter.values[made["hash"]]
+    assert made["limit"] == 1500.0 and made["limit_reset"] == "monthly"  # the spec's budget from the start
+    assert world.record() == {"rotatedAt": "2026-12-01T06:00:00Z", "current": made["hash"], "retiring": []}
+    assert [o.action for o in world.rotate()] == ["skipped"]  # not due again for 90 days
+
+    world.later(days=91)
+    assert [o.action for o in world.rotate()] == ["rotated"]
+    old, new = sorted(world.mine(), key=lambda k: k["created_at"])
+    assert world.current_key() == world.openrouter.values[new["hash"]]
+    assert world.record()["retiring"] == [{"id": old["hash"], "revokeAfter": "2027-03-09T06:00:00Z"}]
+    assert old["hash"] in world.openrouter.keys  # still valid during the overlap
+
+    world.later(days=6)
+    world.rotate()
+    assert old["hash"] in world.openrouter.keys  # 6 of 7 days: kept
+    world.later(days=1, seconds=1)
+    assert [o.action for o in world.rotate()] == ["revoked", "skipped"]
+    assert list(world.openrouter.keys) == [new["hash"]] and world.record()["retiring"] == []
+
+
+def test_dry_run_changes_nothing(world: World) -> None:
+    revision = world.esc.revision(ORG, PROJECT, SECRETS_ENV)
+    assert [(o.action, o.secret) for o in world.rotate(dry_run=True)] == [("would-rotate", "openrouter/api-key")]
+    assert world.esc.revision(ORG, PROJECT, SECRETS_ENV) == revision and world.openrouter.keys == {}
+    assert world.current_key() == OLD_KEY
+
+
+@pytest.mark.parametrize("step", ["claimed", "created", "verified"])
+def test_a_crash_before_the_write_leaves_the_old_key_and_a_rerun_finishes_with_one_new_key(
+    world: World, step: str
+) -> None:
+    def crash(at: str) -> None:
+        if at == step:
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        world.rotate(after=crash)
+    assert world.current_key() == OLD_KEY  # nothing written: the application keeps working
+    assert world.rotate() == [Outcome("openrouter/api-key", "skipped", "another runner is rotating it")]
+    world.later(minutes=31)  # the crashed runner's claim has lapsed
+    assert [o.action for o in world.rotate()] == ["rotated"]
+    (made,) = world.mine()  # the crashed run's key (if it made one) was revoked, not left behind
+    assert world.current_key() == world.openrouter.values[made["hash"]] and "pending" not in world.record()
+
+
+def test_a_crash_after_the_write_is_a_finished_rotation(world: World) -> None:
+    def crash(at: str) -> None:
+        if at == "written":
+            raise Crash(at)
+
+    with pytest.raises(Crash):
+        world.rotate(after=crash)
+    (made,) = world.mine()
+    assert world.current_key() == world.openrouter.values[made["hash"]]
+    assert [o.action for o in world.rotate()] == ["skipped"]  # not due: no second new key
+
+
+def test_a_crash_during_revocation_is_finished_by_the_next_run(world: World) -> None:
+    world.rotate()
+    world.later(days=91)
+    world.rotate()
+    world.later(days=8)
+
+    def crash(at: str) -> None:
+        if at == "revoked":
+            raise Crash(at)
+
+    with pytest.raises(Crash):
+        world.rotate(after=crash)
+    assert len(world.mine()) == 1 and world.record()["retiring"] == []  # revoked and recorded before the crash
+    assert [o.action for o in world.rotate()] == ["skipped"]
+
+
+def test_a_lost_esc_answer_and_a_concurrent_edit_are_survived(world: World) -> None:
+    world.esc.lose_answer_next("patch", times=1)  # the claim is applied, its answer lost
+    outcomes = world.rotate()
+    assert [o.action for o in outcomes] == ["rotated"] and len(world.mine()) == 1
+
+    world.later(days=91)
+    definition = yaml.safe_load(world.esc.definition(ORG, PROJECT, SECRETS_ENV))
+    definition["values"]["edited"] = "by hand"
+
+    def edit(at: str) -> None:
+        if at == "verified":  # someone edits the environment between the claim and the write
+            world.esc.put(ORG, PROJECT, SECRETS_ENV, yaml.safe_dump(definition))
+
+    assert [o.action for o in world.rotate(after=edit)] == ["rotated"]
+    assert world.values()["edited"] == "by hand" and len(world.mine()) == 2
+
+
+def test_a_new_key_failing_its_health_check_is_revoked_and_the_old_one_kept(world: World) -> None:
+    world.openrouter.fail("GET", "/key", 401)  # the new key is refused
+    assert [o.action for o in world.rotate()] == ["failed"]
+    assert world.current_key() == OLD_KEY and world.mine() == [] and "pending" not in world.record()
+
+
+def test_two_runners_started_at_once_rotate_the_secret_once(world: World) -> None:
+    barrier = threading.Barrier(2)
+    results: list[list[Outcome]] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(world.rotate())
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    actions = sorted(o.action for outcome in results for o in outcome)
+    assert actions == ["rotated", "skipped"] and len(world.mine()) == 1
+
+
+def test_secrets_lists_each_secret_with_its_method_and_due_date(
+    world: World, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import PLATFORM_SPECS
+
+    world.clock[0] = datetime.now(UTC)
+    world.rotate()
+    monkeypatch.setenv("PULUMI_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("SOPHIA_IAC_ESC_URL", world.esc_url)
+    result = cli("secrets", "--specs", str(PLATFORM_SPECS), "--env", "production", "--format", "json")
+    assert result.code == 0, result.err
+    rows = {r["secret"]: r for r in json.loads(result.out)}
+    key = rows["openrouter/api-key"]
+    assert (key["method"], key["status"], key["policy"]) == ("workflow", "ok", "ninety-day")
+    due = datetime.fromisoformat(key["nextDue"].replace("Z", "+00:00")) - timedelta(days=90)
+    assert abs((due - world.clock[0]).total_seconds()) < 2
+    assert rows["gong/access-key"]["method"] == "reminder" and rows["gong/access-key"]["status"] == "unknown"
+    text = cli("secrets", "--specs", str(PLATFORM_SPECS), "--env", "production")
+    assert "openrouter/api-key" in text.out and "workflow" in text.out and "reminder*" in text.out
+
+
+def test_the_rotator_finds_only_keys_made_under_the_name_it_asks_for(world: World) -> None:
+    runner = world.runner()
+    item = next(p for p in rotation.planned(platform_model(), "production") if p.label == "openrouter/api-key")
+    _, ctx = runner._rotator(item)
+    made, _ = openrouter_rotate.create(ctx, "api-key", "sophia-ai-production (20261201T060000Z)")
+    openrouter_rotate.create(ctx, "api-key", "sophia-ai-production (other)")
+    assert openrouter_rotate.find(ctx, "api-key", "sophia-ai-production (20261201T060000Z)") == [made]
+    openrouter_rotate.revoke(ctx, "api-key", made)
+    openrouter_rotate.revoke(ctx, "api-key", made)  # gone already: fine
