@@ -80,6 +80,14 @@ class RotateRequest:
     secret: str | None
     dry_run: bool
     endpoints: tuple[str, ...]
+    record: bool = False
+
+
+@dataclass(frozen=True)
+class RemindRequest:
+    specs: str
+    env: str
+    dry_run: bool
 
 
 Request = (
@@ -91,6 +99,7 @@ Request = (
     | TestIntegrationsRequest
     | SecretsRequest
     | RotateRequest
+    | RemindRequest
 )
 
 
@@ -155,6 +164,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
     p.add_argument("--env", help="one environment (default: all)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p = sub.add_parser("remind", help="open or update the issue listing an environment's hand-rotated secrets due")
+    p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
+    p.add_argument("--env", required=True, help="environment name")
+    p.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
     p = sub.add_parser("rotate", help="rotate an environment's due or named secrets (credentials from ESC)")
     p.add_argument("--specs", default="specs", help="specs directory (default: specs)")
     p.add_argument("--env", required=True, help="environment name")
@@ -162,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--due", action="store_true", help="every secret that is due (and revoke what has retired)")
     which.add_argument("--secret", help="one secret, due or not: integration/secret or secret")
     p.add_argument("--dry-run", action="store_true", help="say what would be done; change nothing")
+    p.add_argument("--record", action="store_true", help="with --secret: record that a person rotated it now")
     p.add_argument(
         "--endpoint", action="append", default=[], metavar="TYPE=URL", help="replace a service's base URL (repeatable)"
     )
@@ -184,7 +198,13 @@ def parse(argv: Sequence[str]) -> Request:
     if args.command == "secrets":
         return SecretsRequest(args.specs, args.env, args.format)
     if args.command == "rotate":
-        return RotateRequest(args.specs, args.env, args.due, args.secret, args.dry_run, tuple(args.endpoint))
+        if args.record and not args.secret:
+            raise UsageError("--record needs --secret: the secret a person rotated")
+        return RotateRequest(
+            args.specs, args.env, args.due, args.secret, args.dry_run, tuple(args.endpoint), args.record
+        )
+    if args.command == "remind":
+        return RemindRequest(args.specs, args.env, args.dry_run)
     return SchemaRequest(args.kind, args.write, args.check)
 
 
@@ -209,7 +229,10 @@ def run(request: Request) -> int:
             secret=request.secret,
             dry_run=request.dry_run,
             endpoints=request.endpoints,
+            record=request.record,
         )
+    if isinstance(request, RemindRequest):
+        return commands.remind(request.specs, request.env, dry_run=request.dry_run)
     if isinstance(request, TestIntegrationsRequest):
         return commands.test_integrations(
             request.specs, request.env, request.endpoints, request.concurrency, request.output

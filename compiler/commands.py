@@ -349,7 +349,16 @@ def secrets(specs: str, env: str | None, fmt: str) -> int:
     return OK
 
 
-def rotate(specs: str, env: str, *, due: bool, secret: str | None, dry_run: bool, endpoints: Sequence[str]) -> int:
+def rotate(
+    specs: str,
+    env: str,
+    *,
+    due: bool,
+    secret: str | None,
+    dry_run: bool,
+    endpoints: Sequence[str],
+    record: bool = False,
+) -> int:
     """Rotate the due (or named) secrets of ``env`` (see compiler/rotation/runner.py)."""
     from .integrations import REGISTRY
     from .probes.jobs import endpoints as endpoint_overrides
@@ -360,6 +369,32 @@ def rotate(specs: str, env: str, *, due: bool, secret: str | None, dry_run: bool
         return PROBLEMS
     esc = _esc(analysis.model, os.environ)
     overrides = endpoint_overrides(endpoints, os.environ, REGISTRY)
-    outcomes = Runner(analysis.model, env, esc, os.environ, overrides).run(due=due, secret=secret, dry_run=dry_run)
+    runner = Runner(analysis.model, env, esc, os.environ, overrides)
+    if record and secret is not None:
+        if esc is None:
+            raise UsageError("recording a rotation needs ESC: set PULUMI_ACCESS_TOKEN")
+        outcomes = [] if dry_run else runner.record(secret)
+    else:
+        outcomes = runner.run(due=due, secret=secret, dry_run=dry_run)
     sys.stdout.write(summary(outcomes))
     return PROBLEMS if any(o.action == "failed" for o in outcomes) else OK
+
+
+def remind(specs: str, env: str, *, dry_run: bool) -> int:
+    """Open, update or close the reminder issue of ``env`` (see compiler/rotation/remind.py)."""
+    from datetime import datetime, timezone
+
+    from .rotation.remind import GitHub, remind, summary
+
+    analysis = _analyse_for_env(specs, env)
+    if analysis is None or analysis.model is None:
+        return PROBLEMS
+    token = os.environ.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        raise UsageError("remind needs GITHUB_TOKEN (issues: write) to open or update the reminder issue")
+    model = analysis.model
+    github = GitHub(model.project.repository, token, os.environ.get("GITHUB_API_URL") or "https://api.github.com")
+    now = datetime.now(timezone.utc)  # noqa: UP017
+    result = remind(model, env, _esc(model, os.environ), github, os.environ, now, dry_run=dry_run)
+    sys.stdout.write(summary(result, env))
+    return OK

@@ -84,6 +84,24 @@ class Runner:
             out += self._one(item, forced=secret is not None, due_only=due, dry_run=dry_run)
         return out
 
+    def record(self, secret: str) -> list[Outcome]:
+        """Record that a person rotated ``secret`` (a reminder's) now: its ``rotatedAt`` in ESC."""
+        items = [p for p in planned(self.model, self.env) if secret in (p.label, p.secret.name)]
+        if not items:
+            raise SophiaIacError(f"no secret named {secret!r} in {self.env}")
+        now = self.now()
+        out = []
+        for where in sorted({(p.esc_environment, p.secret.esc) for p in items}):
+            item = next(p for p in items if (p.esc_environment, p.secret.esc) == where)
+
+            def change(doc: Any, record: dict[str, Any]) -> bool:
+                record["rotatedAt"] = iso(now)
+                return True
+
+            self._update(item, change)
+            out.append(Outcome(item.label, "recorded", f"rotated by hand at {iso(now)}"))
+        return out
+
     # ------------------------------------------------------------------ one secret
 
     def _one(self, item: Planned, *, forced: bool, due_only: bool, dry_run: bool) -> list[Outcome]:

@@ -1,0 +1,202 @@
+"""``sophia-iac remind``: for the secrets people rotate by hand, one GitHub issue per environment
+listing what is due (opened once, then updated, closed when nothing is due), assigned to the
+policies' assignees, and a message to the policies' Slack routes when the list changes.
+
+GitHub REST API (``X-GitHub-Api-Version: 2022-11-28``, ``Authorization: Bearer <token>``):
+``GET /repos/{owner}/{repo}/issues?state=open&labels=<label>&per_page=100&page=<n>`` (pull requests
+come back too, with a ``pull_request`` key, and are skipped), ``POST /repos/{owner}/{repo}/issues``
+``{title, body, labels, assignees}``, ``PATCH /repos/{owner}/{repo}/issues/{number}`` ``{body,
+assignees, state}``. Slack incoming webhooks take ``POST {"text": ...}``. A person who rotated a
+secret records it with ``sophia-iac rotate --env ENV --secret NAME --record``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from ..errors import SophiaIacError
+from ..model import Model
+from . import DUE, OVERDUE, REMINDER, UNKNOWN, Planned, iso, planned, status
+from . import state as records
+from .esc import Esc, EscError
+
+LABEL = "sophia-iac:rotation"
+MARKER = "<!-- sophia-iac rotation reminder: {env} -->"
+
+
+class GitHubError(SophiaIacError):
+    """A GitHub call failed for good."""
+
+
+@dataclass
+class GitHub:
+    repository: str  # owner/name
+    token: str = field(repr=False)
+    base_url: str = "https://api.github.com"
+    retries: int = 3
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        url = f"{self.base_url.rstrip('/')}/repos/{self.repository}{path}"
+        with httpx.Client(timeout=30.0) as client:
+            for attempt in range(self.retries + 1):
+                try:
+                    answer = client.request(method, url, json=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    if method != "GET" or attempt == self.retries:
+                        raise GitHubError(f"GitHub {method} {path}: {type(exc).__name__}") from None
+                    self.sleep(2.0**attempt)
+                    continue
+                limited = answer.status_code in (403, 429) and "retry-after" in answer.headers
+                if (limited or (answer.status_code >= 500 and method == "GET")) and attempt < self.retries:
+                    self.sleep(float(answer.headers.get("retry-after", 2.0**attempt)))
+                    continue
+                if answer.status_code >= 300:
+                    message = answer.json().get("message", "") if answer.content else ""
+                    raise GitHubError(f"GitHub {method} {path}: HTTP {answer.status_code} {message}".rstrip())
+                return answer.json() if answer.content else None
+        raise AssertionError("unreachable")
+
+    def open_issues(self, label: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            batch = self.call("GET", f"/issues?state=open&labels={label}&per_page=100&page={page}")
+            found += [i for i in batch if "pull_request" not in i]
+            if len(batch) < 100:
+                return found
+            page += 1
+
+
+@dataclass(frozen=True)
+class Reminder:
+    env: str
+    due: tuple[tuple[Planned, str, str], ...]  # (secret, last rotated, due since)
+    assignees: tuple[str, ...]
+    routes: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        return f"Rotate {len(self.due)} secret{'s' * (len(self.due) != 1)} due in {self.env}"
+
+    def body(self) -> str:
+        lines = [
+            MARKER.format(env=self.env),
+            f"These secrets of **{self.env}** are rotated by hand and are due. For each: make a new credential "
+            "in the service, put it at its ESC path, check it (`sophia-iac test-integrations --env "
+            f"{self.env}`), revoke the old one, then record the rotation with "
+            f"`sophia-iac rotate --env {self.env} --secret <secret> --record`.",
+            "",
+            "| secret | ESC path | policy | last rotated | due since |",
+            "|---|---|---|---|---|",
+        ]
+        for item, last, since in self.due:
+            esc = f"`{item.esc_environment}` `{item.secret.esc}`"
+            lines.append(f"| `{item.label}` | {esc} | {item.policy.name} | {last} | {since} |")
+        return "\n".join(lines) + "\n"
+
+
+def reminder(model: Model, env: str, definitions: Mapping[str, Any], now: datetime) -> Reminder:
+    """What is due among ``env``'s hand-rotated secrets (records from the ESC definitions read)."""
+    due = []
+    seen: set[tuple[str, str]] = set()
+    for item in planned(model, env):
+        where = (item.esc_environment, item.secret.esc)
+        if item.method != REMINDER or where in seen:
+            continue
+        seen.add(where)
+        doc = definitions.get(item.esc_environment)
+        found = status(item, records.record(doc, item.secret.esc) if doc is not None else None, now)
+        if found.status in (DUE, OVERDUE, UNKNOWN):
+            unread = doc is None and item.esc_environment in definitions
+            last = (
+                iso(found.last_rotated)
+                if found.last_rotated
+                else ("unknown (not readable here)" if unread else "never recorded")
+            )
+            since = iso(found.next_due) if found.next_due else "now"
+            due.append((item, last, since))
+    assignees = sorted({a for item, _, _ in due for a in item.policy.assignees})
+    routes = sorted({r for item, _, _ in due for r in item.policy.routes})
+    return Reminder(env, tuple(due), tuple(assignees), tuple(routes))
+
+
+@dataclass
+class Reminded:
+    action: str  # opened, updated, unchanged, closed, none
+    issue: int | None
+    notified: tuple[str, ...] = ()
+
+
+def remind(
+    model: Model,
+    env: str,
+    esc: Esc | None,
+    github: GitHub,
+    environ: Mapping[str, str],
+    now: datetime,
+    *,
+    dry_run: bool = False,
+) -> Reminded:
+    definitions: dict[str, Any] = {}
+    homes = sorted({p.esc_environment for p in planned(model, env)})
+    for home in homes if esc is not None else ():
+        try:
+            definitions[home] = records.load(esc.get(home)[0]) if esc is not None else None
+        except EscError:  # the bootstrap's secrets: an environment the pipeline may not open
+            definitions[home] = None
+    wanted = reminder(model, env, definitions, now)
+    marker = MARKER.format(env=env)
+    existing = [i for i in github.open_issues(LABEL) if marker in (i.get("body") or "")]
+    issue = existing[0] if existing else None
+    if not wanted.due:
+        if issue is not None and not dry_run:
+            github.call("PATCH", f"/issues/{issue['number']}", {"state": "closed", "state_reason": "completed"})
+        return Reminded("closed" if issue is not None else "none", issue["number"] if issue else None)
+    body = wanted.body()
+    if issue is not None and issue.get("body") == body and issue.get("title") == wanted.title:
+        return Reminded("unchanged", int(issue["number"]))
+    if dry_run:
+        return Reminded("would-update" if issue else "would-open", issue["number"] if issue else None)
+    fields = {"title": wanted.title, "body": body, "assignees": list(wanted.assignees)}
+    if issue is None:
+        made = github.call("POST", "/issues", {**fields, "labels": [LABEL]})
+        number, action = int(made["number"]), "opened"
+    else:
+        github.call("PATCH", f"/issues/{issue['number']}", fields)
+        number, action = int(issue["number"]), "updated"
+    url = f"https://github.com/{github.repository}/issues/{number}"
+    notified = _notify(model, wanted, environ, f"{wanted.title}: {url}")
+    return Reminded(action, number, notified)
+
+
+def _notify(model: Model, wanted: Reminder, environ: Mapping[str, str], text: str) -> tuple[str, ...]:
+    """Post to each route's Slack webhook (the secret at the route's ESC path, as ESC exports it)."""
+    variables = {s.esc: s.env_var for i in model.integrations for s in i.secrets}
+    routes = {r.name: r for r in model.project.alert_routes}
+    done = []
+    for name in wanted.routes:
+        variable = variables.get(routes[name].webhook_esc) if name in routes else None
+        url = environ.get(variable or "", "")
+        if not url:
+            continue
+        httpx.post(url, json={"text": text}, timeout=15.0).raise_for_status()
+        done.append(name)
+    return tuple(done)
+
+
+def summary(result: Reminded, env: str, routes: Sequence[str] = ()) -> str:
+    where = f" #{result.issue}" if result.issue else ""
+    told = f"; notified {', '.join(result.notified)}" if result.notified else ""
+    return f"{env}: reminder issue{where} {result.action}{told}\n"
