@@ -369,7 +369,7 @@ def rotate(
         return PROBLEMS
     esc = _esc(analysis.model, os.environ)
     overrides = endpoint_overrides(endpoints, os.environ, REGISTRY)
-    runner = Runner(analysis.model, env, esc, os.environ, overrides)
+    runner = Runner(analysis.model, env, esc, os.environ, overrides, github=_github(analysis.model))
     if record and secret is not None:
         if esc is None:
             raise UsageError("recording a rotation needs ESC: set PULUMI_ACCESS_TOKEN")
@@ -378,6 +378,15 @@ def rotate(
         outcomes = runner.run(due=due, secret=secret, dry_run=dry_run)
     sys.stdout.write(summary(outcomes))
     return PROBLEMS if any(o.action == "failed" for o in outcomes) else OK
+
+
+def _github(model: Any) -> Any:
+    """The GitHub client ``GITHUB_TOKEN`` allows (``GITHUB_API_URL`` replaces the API's URL), or None."""
+    from .rotation.remind import GitHub
+
+    token = os.environ.get("GITHUB_TOKEN", "").strip()
+    url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    return GitHub(model.project.repository, token, url) if token else None
 
 
 def remind(specs: str, env: str, *, dry_run: bool) -> int:

@@ -119,6 +119,8 @@ class Secret:
     env_var: str
     config_key: str
     description: str
+    # The GitHub Actions secret (of the environment's GitHub environment) that also carries it.
+    github_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,15 @@ def _integration(doc: Document, envs: Sequence[str]) -> Integration:
     name, labels = _meta(doc)
     spec = doc.data["spec"]
     secrets = tuple(
-        Secret(s, ref["esc"], ref["rotation"], env_var(name, s, ref), config_key(name, s), ref.get("description", ""))
+        Secret(
+            s,
+            ref["esc"],
+            ref["rotation"],
+            env_var(name, s, ref),
+            config_key(name, s),
+            ref.get("description", ""),
+            ref.get("githubSecret"),
+        )
         for s, ref in sorted((spec.get("secrets") or {}).items())
     )
     per_env = {}

@@ -260,3 +260,72 @@ def test_the_rotator_finds_only_keys_made_under_the_name_it_asks_for(world: Worl
     assert openrouter_rotate.find(ctx, "api-key", "sophia-ai-production (20261201T060000Z)") == [made]
     openrouter_rotate.revoke(ctx, "api-key", made)
     openrouter_rotate.revoke(ctx, "api-key", made)  # gone already: fine
+
+
+# ---------------------------------------------------------------------- the GitHub secret that carries it
+
+GH_TOKEN = "ghs_" + "s3cr3t" * 6
+
+
+@pytest.fixture
+def carried(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, Any, Any]]:
+    """The same world, where the key is also carried by the GitHub secret OPENROUTER_API_KEY of the
+    production environment (a GitHub fake on 127.0.0.1 holding the key pair it seals to)."""
+    from dataclasses import replace
+
+    from compiler.rotation.remind import GitHub as Client
+    from tests.fakes.github_api import GitHub as FakeGitHub
+    from tests.fakes.github_api import Server as GitHubServer
+
+    model = platform_model()
+    integrations = tuple(
+        replace(i, secrets=tuple(replace(s, github_secret="OPENROUTER_API_KEY") for s in i.secrets))
+        if i.name == "openrouter"
+        else i
+        for i in model.integrations
+    )
+    monkeypatch.setattr("tests.test_rotation.platform_model", lambda: replace(model, integrations=integrations))
+    hub = FakeGitHub()
+    hub.add_repo("payready/sophia-ai", environments=["production"])
+    hub.add_token(GH_TOKEN, "sophia-iac[bot]", ["secrets:write", "environments:write"], app=True)
+    server = GitHubServer(hub)
+    try:
+        yield world, hub, Client("payready/sophia-ai", GH_TOKEN, server.url, sleep=lambda s: None)
+    finally:
+        server.stop()
+
+
+def test_the_github_secret_carrying_the_key_is_updated_after_esc(carried: tuple[World, Any, Any]) -> None:
+    world, hub, client = carried
+    runner = world.runner()
+    runner.github = client
+    assert [o.action for o in runner.run(due=True, secret=None, dry_run=False)] == ["rotated"]
+    assert hub.secret_value("payready/sophia-ai", "OPENROUTER_API_KEY", "production") == world.current_key()
+    assert "carry" not in world.record()
+
+
+def test_a_crash_between_esc_and_github_is_carried_over_by_the_next_run(carried: tuple[World, Any, Any]) -> None:
+    world, hub, client = carried
+
+    def crash(at: str) -> None:
+        if at == "written":
+            raise Crash(at)
+
+    runner = world.runner(crash)
+    runner.github = client
+    with pytest.raises(Crash):
+        runner.run(due=True, secret=None, dry_run=False)
+    assert world.record()["carry"] == "pending"
+    assert hub.secret_value("payready/sophia-ai", "OPENROUTER_API_KEY", "production") is None
+    again = world.runner()
+    again.github = client
+    assert [o.action for o in again.run(due=True, secret=None, dry_run=False)] == ["carried", "skipped"]
+    assert hub.secret_value("payready/sophia-ai", "OPENROUTER_API_KEY", "production") == world.current_key()
+    assert len(world.mine()) == 1 and "carry" not in world.record()
+
+
+def test_without_a_github_token_nothing_starts(carried: tuple[World, Any, Any]) -> None:
+    world, _, _ = carried
+    with pytest.raises(Exception, match="needs GITHUB_TOKEN"):
+        world.rotate()
+    assert world.mine() == [] and world.record() == {}

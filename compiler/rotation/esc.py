@@ -74,6 +74,15 @@ class Esc:
                 return answer.text, answer.headers.get("etag", "")
         raise AssertionError("unreachable")
 
+    def decrypt(self, environment: str) -> str:
+        """The definition with its secrets in plaintext (``GET .../decrypt``): how a run that crashed
+        after writing a value finds it again for what else carries it."""
+        with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+            answer = client.get(self._url(environment) + "/decrypt", headers=self._headers())
+        if answer.status_code != 200:
+            raise self._error(environment, "decrypt", answer)
+        return answer.text
+
     def patch(self, environment: str, definition: str, etag: str) -> None:
         """Write the definition if the environment is still at ``etag``: :class:`Conflict` if it is not,
         :class:`Unknown` if the outcome cannot be known."""

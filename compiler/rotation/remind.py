@@ -68,6 +68,18 @@ class GitHub:
                 return answer.json() if answer.content else None
         raise AssertionError("unreachable")
 
+    def set_secret(self, environment: str, name: str, value: str) -> None:
+        """Write an environment's Actions secret, sealed (libsodium sealed box) with its public key:
+        ``GET /environments/{env}/secrets/public-key`` then ``PUT /environments/{env}/secrets/{name}``
+        ``{encrypted_value, key_id}``."""
+        from nacl.encoding import Base64Encoder
+        from nacl.public import PublicKey, SealedBox
+
+        key = self.call("GET", f"/environments/{environment}/secrets/public-key")
+        sealed = SealedBox(PublicKey(key["key"].encode(), encoder=Base64Encoder)).encrypt(value.encode())
+        body = {"encrypted_value": Base64Encoder.encode(sealed).decode(), "key_id": key["key_id"]}
+        self.call("PUT", f"/environments/{environment}/secrets/{name}", body)
+
     def open_issues(self, label: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         page = 1

@@ -62,8 +62,10 @@ class Runner:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))  # noqa: UP017
     sleep: Callable[[float], None] = field(default=lambda seconds: None, repr=False)
     runner_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    # Called after each step of a rotation ("claimed", "created", "verified", "written", "revoked"): where
-    # the tests inject a crash.
+    # Where GitHub Actions secrets that carry a value are written (None: no token given).
+    github: Any = None
+    # Called after each step of a rotation ("claimed", "created", "verified", "written", "carried",
+    # "revoked"): where the tests inject a crash.
     after: Callable[[str], None] = field(default=lambda step: None, repr=False)
 
     def run(self, *, due: bool, secret: str | None, dry_run: bool) -> list[Outcome]:
@@ -112,6 +114,9 @@ class Runner:
         record = records.record(doc, item.secret.esc)
         now = self.now()
         out = self._revoke_retired(item, record, now, dry_run)
+        if record.get("carry") == "pending" and not dry_run:  # a run that crashed after writing ESC
+            self._carry(item, self._written_value(item))
+            out.append(Outcome(item.label, "carried", f"GitHub secret {item.secret.github_secret}"))
         state = status(item, record, now).status
         if not (forced or state in (DUE, OVERDUE, UNKNOWN)):
             return [*out, Outcome(item.label, "skipped", f"not due (next {status(item, record, now).next_due})")]
@@ -123,6 +128,11 @@ class Runner:
         return [*out, self._rotate(item, now, forced)]
 
     def _rotate(self, item: Planned, now: datetime, forced: bool) -> Outcome:
+        if item.secret.github_secret and self.github is None:  # refuse before anything changes
+            raise SophiaIacError(
+                f"{item.label} is also carried by the GitHub secret {item.secret.github_secret}: "
+                "rotating it needs GITHUB_TOKEN (secrets: write)"
+            )
         module, ctx = self._rotator(item)
         claimed = self._claim(item, now, forced)
         if claimed is None:
@@ -141,6 +151,9 @@ class Runner:
             return Outcome(item.label, "failed", f"the new credential failed its health check ({detail}); kept the old")
         self._write(item, new_id, value)
         self.after("written")
+        if item.secret.github_secret:
+            self._carry(item, value)
+            self.after("carried")
         return Outcome(item.label, "rotated", f"new credential {new_id}")
 
     def _rotator(self, item: Planned) -> tuple[ModuleType, RotateContext]:
@@ -219,11 +232,34 @@ class Runner:
             if old:
                 retiring.append({"id": old, "revokeAfter": iso(now + overlap(item.policy))})
             record.update(rotatedAt=iso(now), current=new_id, retiring=retiring)
+            if item.secret.github_secret:
+                record["carry"] = "pending"  # until the GitHub secret carries it too
             record.pop("pending", None)
             records.set_secret(doc, item.secret.esc, value)
             return True
 
         self._update(item, change)
+
+    def _carry(self, item: Planned, value: str) -> None:
+        """Write the value into the GitHub secret that carries it, then say so in the record."""
+        if self.github is None:
+            raise SophiaIacError(f"{item.label}: GITHUB_TOKEN is needed to update {item.secret.github_secret}")
+        self.github.set_secret(self.env, str(item.secret.github_secret), value)
+
+        def change(doc: Any, record: dict[str, Any]) -> bool:
+            return record.pop("carry", None) is not None
+
+        self._update(item, change)
+
+    def _written_value(self, item: Planned) -> str:
+        assert self.esc is not None
+        node: Any = records.load(self.esc.decrypt(item.esc_environment))["values"]
+        for part in item.secret.esc.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        value = node.get("fn::secret") if isinstance(node, dict) else node
+        if not isinstance(value, str):
+            raise SophiaIacError(f"{item.label}: no value at {item.secret.esc} in {item.esc_environment}")
+        return value
 
     def _revoke_retired(self, item: Planned, record: dict[str, Any], now: datetime, dry_run: bool) -> list[Outcome]:
         due = [r for r in record.get("retiring") or [] if _time(r.get("revokeAfter")) <= now]

@@ -6,6 +6,8 @@ the same definition, at ``values.sophiaIacRotation["<esc path>"]``:
 - ``rotatedAt``: when the current credential was written (ISO 8601, UTC);
 - ``current``: the service's id of the current credential;
 - ``retiring``: ``[{id, revokeAfter}]``, credentials it replaced, revoked once their time has come;
+- ``carry``: ``pending`` while the GitHub Actions secret that also carries the value is not yet
+  updated (a later run finishes it);
 - ``pending``: a rotation under way (``name`` the new credential is made under, ``runner``,
   ``startedAt``, ``leaseUntil``): a runner that finds one it does not hold, still leased, leaves the
   secret alone; one whose lease has run out is finished by whoever comes next.
