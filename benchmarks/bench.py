@@ -231,6 +231,16 @@ def build_tree(root: Path, n: int, tmpl: list[tuple[str, str]]) -> dict[str, int
             name, text = variant(tname, ttext, j // len(copied))
         (specs / "integrations" / f"{name}.yaml").write_text(text, encoding="utf-8")
         names.append(name)
+    for path in (specs / "integrations").glob("*.yaml"):  # a dependency the tree left out is dropped
+        text = path.read_text(encoding="utf-8")
+        kept = re.sub(
+            r"^  dependsOn: \[([^\]]*)\]\n",
+            lambda m: m.group(0) if all(d.strip() in names for d in m.group(1).split(",")) else "",
+            text,
+            flags=re.M,
+        )
+        if kept != text:
+            path.write_text(kept, encoding="utf-8")
     gpu = GPU_POOL_INTEGRATION in names and (SPECS / GPU_POOLS).is_file()
     if gpu:
         shutil.copy2(SPECS / GPU_POOLS, specs / GPU_POOLS)
@@ -241,20 +251,21 @@ def build_tree(root: Path, n: int, tmpl: list[tuple[str, str]]) -> dict[str, int
 
 
 def _check_tree(specs: Path, expected: list[str]) -> None:
-    """The renaming did what it should: names as expected, ESC paths and env vars unique."""
-    names, esc, env = [], {}, {}
+    """The renaming did what it should: names as expected, environment variables unique (ESC paths
+    may be shared: the bundled Airbyte reads the HubSpot, Gong and Snowflake credentials)."""
+    names, env = [], {}
     for f in sorted((specs / "integrations").glob("*.yaml")):
         with open(f, "rb") as fh:
             for doc in yaml.load_all(fh, Loader=yaml.CSafeLoader):
                 name = doc["metadata"]["name"]
                 names.append(name)
                 for secret, ref in (doc["spec"].get("secrets") or {}).items():
-                    for table_, key in ((esc, ref["esc"]), (env, ref.get("envVar"))):
-                        if key is None:
-                            continue
-                        if key in table_:
-                            raise BenchError(f"synthetic tree: {key!r} used by {table_[key]} and {name}/{secret}")
-                        table_[key] = f"{name}/{secret}"
+                    key = ref.get("envVar")
+                    if key is None:
+                        continue
+                    if key in env:
+                        raise BenchError(f"synthetic tree: {key!r} used by {env[key]} and {name}/{secret}")
+                    env[key] = f"{name}/{secret}"
     if sorted(names) != sorted(expected):
         raise BenchError("synthetic tree: integration names are not the ones generated")
 

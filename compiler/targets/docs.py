@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..access import org_wide_environment, stacks
@@ -11,6 +12,7 @@ from ..integrations import CATEGORIES
 from ..integrations.base import STACKS
 from ..model import Environment, Integration, Model
 from ..render import RenderContext, header, template
+from ..rotation import Planned, planned
 from .esc import exported_secrets, program_secret_keys
 
 CATEGORY_TITLES = {
@@ -101,16 +103,13 @@ class Row:
     secrets: tuple[str, ...]
 
 
-def _secret_cell(model: Model, integration: Integration) -> tuple[str, ...]:
+def _secret_cell(model: Model, integration: Integration, methods: Mapping[tuple[str, str], Planned]) -> tuple[str, ...]:
     """Each secret with its policy and the method that really rotates it (compiler/rotation)."""
-    from ..rotation import planned
-
-    methods = {p.secret.name: p for p in planned(model) if p.integration is integration}
     policies = {p.name: p for p in model.rotation_policies}
     cells = []
     for s in integration.secrets:
         policy = policies[s.rotation]
-        found = methods.get(s.name)
+        found = methods.get((integration.name, s.name))
         how = (
             {"workflow": "rotated by `sophia-iac rotate`", "reminder": "reminder"}[found.method] if found else "unused"
         )
@@ -126,13 +125,15 @@ class DocsTarget:
 
     def render(self, ctx: RenderContext) -> dict[str, str]:
         model = ctx.model
+        methods = {(p.integration.name, p.secret.name): p for p in planned(model)}  # once: one pass over all
         envs = model.environments
         groups = [
             (category, CATEGORY_TITLES[category], [i for i in model.integrations if i.type.category == category])
             for category in CATEGORIES
         ]
         rows = [
-            Row(i, tuple(i.per_env[e.name].enabled for e in envs), _secret_cell(model, i)) for i in model.integrations
+            Row(i, tuple(i.per_env[e.name].enabled for e in envs), _secret_cell(model, i, methods))
+            for i in model.integrations
         ]
         text = template(
             "docs/ARCHITECTURE.md.j2",

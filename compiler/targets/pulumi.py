@@ -73,6 +73,7 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
     ns = model.project.pulumi_project
     project = model.project
     kind = layout.root
+    deployed = frozenset(i.name for i in model.integrations if i.per_env[env.name].enabled)
     extra: dict[str, Any] = {}
     if layout.bootstrap:
         extra[f"{ns}:access"] = bootstrap_settings(model, env)
@@ -99,7 +100,9 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         },
         f"{ns}:alertRoute": env.alert_route or "",
         f"{ns}:secrets": secret_reads(model, env, layout),
-        f"{ns}:integrations": {i.name: _integration_settings(i, env, kind, model) for i in layout.integrations(model)},
+        f"{ns}:integrations": {
+            i.name: _integration_settings(i, env, kind, model, deployed) for i in layout.integrations(model)
+        },
         f"{ns}:gpuPools": {p.name: _pool_settings(p, env) for p in layout.gpu_pools(model)},
     }
 
@@ -120,19 +123,27 @@ def secret_reads(model: Model, env: Environment, layout: Layout) -> dict[str, di
 def _dependencies_first(integrations: list[Integration]) -> tuple[Integration, ...]:
     """``integrations`` (sorted by name) reordered so that each comes after those it depends on that are
     among them; validation has refused cycles."""
-    names = {i.name for i in integrations}
+    by_name = {i.name: i for i in integrations}
     placed: list[Integration] = []
     done: set[str] = set()
-    while len(placed) < len(integrations):
-        ready = next(
-            i for i in integrations if i.name not in done and all(d in done or d not in names for d in i.depends_on)
-        )
-        placed.append(ready)
-        done.add(ready.name)
+
+    def place(integration: Integration) -> None:  # what it depends on first (depth-first; no cycles)
+        if integration.name in done:
+            return
+        done.add(integration.name)
+        for name in integration.depends_on:
+            if name in by_name:
+                place(by_name[name])
+        placed.append(integration)
+
+    for integration in integrations:
+        place(integration)
     return tuple(placed)
 
 
-def _integration_settings(integration: Integration, env: Environment, project: str, model: Model) -> dict[str, Any]:
+def _integration_settings(
+    integration: Integration, env: Environment, project: str, model: Model, deployed: frozenset[str]
+) -> dict[str, Any]:
     per_env = integration.per_env[env.name]
     hc = per_env.health_check
     health: dict[str, Any] = {"enabled": hc.enabled, "timeoutSeconds": hc.timeout_seconds, "retries": hc.retries}
@@ -143,7 +154,6 @@ def _integration_settings(integration: Integration, env: Environment, project: s
     # (an account's SSH keys or firewall rules): one stack owns each such resource.
     first = next((e.name for e in model.environments if integration.per_env[e.name].enabled), None)
     # What its resources wait for: those of the integrations it depends on that this stack deploys.
-    deployed = {i.name for i in model.integrations if i.per_env[env.name].enabled}
     after = [name for name in integration.depends_on if name in deployed]
     return {
         "enabled": per_env.enabled,

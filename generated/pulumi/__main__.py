@@ -39,6 +39,30 @@ NAMESPACE = 'sophia-ai'
 
 INTEGRATIONS = [
     runtime.Instance(
+        name='snowflake',
+        type='sophia:integrations:Snowflake',
+        deploy=snowflake.deploy,
+        meta={
+            'description': "Snowflake data warehouse holding Sophia AI's business data.",
+            'labels': {'team': 'data-platform'},
+            'type': 'snowflake',
+            'category': 'data-sources',
+            'source': 'specs/integrations/snowflake.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='airbyte',
+        type='sophia:integrations:Airbyte',
+        deploy=airbyte.deploy,
+        meta={
+            'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data sources into Snowflake.",
+            'labels': {'team': 'data-platform'},
+            'type': 'airbyte',
+            'category': 'data-sources',
+            'source': 'specs/integrations/airbyte.yaml',
+        },
+    ),
+    runtime.Instance(
         name='aws',
         type='sophia:integrations:Aws',
         deploy=aws.deploy,
@@ -48,6 +72,18 @@ INTEGRATIONS = [
             'type': 'aws',
             'category': 'infrastructure',
             'source': 'specs/integrations/aws.yaml',
+        },
+    ),
+    runtime.Instance(
+        name='estuary',
+        type='sophia:integrations:Estuary',
+        deploy=estuary.deploy,
+        meta={
+            'description': 'Estuary data flow - real-time captures and materializations, each environment under its own catalog prefix.',
+            'labels': {'team': 'data-platform'},
+            'type': 'estuary',
+            'category': 'data-sources',
+            'source': 'specs/integrations/estuary.yaml',
         },
     ),
     runtime.Instance(
@@ -144,42 +180,6 @@ INTEGRATIONS = [
             'type': 'slack',
             'category': 'alerting',
             'source': 'specs/integrations/slack.yaml',
-        },
-    ),
-    runtime.Instance(
-        name='snowflake',
-        type='sophia:integrations:Snowflake',
-        deploy=snowflake.deploy,
-        meta={
-            'description': "Snowflake data warehouse holding Sophia AI's business data.",
-            'labels': {'team': 'data-platform'},
-            'type': 'snowflake',
-            'category': 'data-sources',
-            'source': 'specs/integrations/snowflake.yaml',
-        },
-    ),
-    runtime.Instance(
-        name='airbyte',
-        type='sophia:integrations:Airbyte',
-        deploy=airbyte.deploy,
-        meta={
-            'description': "Airbyte data integration platform - manages the syncs from Sophia AI's data sources into Snowflake.",
-            'labels': {'team': 'data-platform'},
-            'type': 'airbyte',
-            'category': 'data-sources',
-            'source': 'specs/integrations/airbyte.yaml',
-        },
-    ),
-    runtime.Instance(
-        name='estuary',
-        type='sophia:integrations:Estuary',
-        deploy=estuary.deploy,
-        meta={
-            'description': 'Estuary data flow - real-time captures and materializations, each environment under its own catalog prefix.',
-            'labels': {'team': 'data-platform'},
-            'type': 'estuary',
-            'category': 'data-sources',
-            'source': 'specs/integrations/estuary.yaml',
         },
     ),
     runtime.Instance(
