@@ -11,8 +11,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..http import whole_numbers
-
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -110,6 +108,8 @@ def config_drift(declared_config: dict[str, Any], held: dict[str, Any]) -> list[
     """What of the gateway config Portkey holds otherwise than declared: ``(part, declared, held)`` for
     each top-level part (strategy, targets, retry, cache) that differs; ``held`` is the ``GET
     /configs/{slug}`` answer."""
+    from ..http import whole_numbers  # here: the compiler imports this module, and httpx costs its start-up
+
     found = held_config(held)
     declared = whole_numbers(declared_config)
     parts = sorted(set(declared) | set(found))

@@ -14,8 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from croniter import croniter
-
 SCHEMA_CHANGES = ("ignore", "disable_connection", "propagate_columns", "propagate_fully")
 STATUSES = ("active", "inactive")
 
@@ -29,6 +27,8 @@ def quartz(cron: str) -> str:
     expression, for one restricting both day-of-month and day-of-week (cron matches either; Quartz
     can only restrict one), and for what Quartz has no plain list for (``L``, ``#``).
     """
+    from croniter import croniter  # here: the compiler imports this module at start-up
+
     if len(cron.split()) != 5 and not cron.strip().startswith("@"):
         raise ValueError(f"{cron!r} is not a five-field cron expression")
     try:
@@ -146,6 +146,8 @@ def _meaning(value: Any) -> Any:
     minute, hour, dom, month, dow = fields[1:6]
     # Quartz numbers the days of the week from 1 (Sunday), cron from 0; names mean the same day in both.
     dow = "*" if dow == "?" else re.sub(r"(?<![/0-9])([1-7])(?![0-9])", lambda m: str(int(m.group(1)) - 1), dow)
+    from croniter import croniter
+
     try:
         return croniter(f"{minute} {hour} {dom.replace('?', '*')} {month} {dow}").expanded
     except (ValueError, KeyError):
