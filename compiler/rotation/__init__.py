@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from ..model import Environment, Integration, Model, RotationPolicy, Secret
 from ..targets.esc import secrets_home
@@ -66,6 +66,8 @@ def _method(integration: Integration, secret: Secret, policy: RotationPolicy) ->
     if policy.method != "automatic":
         return REMINDER, ""
     if secret.name in integration.type.rotators:
+        if not policy.overlap:  # the replaced credential would be revoked while still in use
+            return REMINDER, f"policy '{policy.name}' sets no overlap: the old credential must outlive its successor"
         return WORKFLOW, ""
     return REMINDER, f"policy '{policy.name}' asks for automatic rotation; no rotator handles this secret yet"
 
@@ -101,12 +103,18 @@ def overlap(policy: RotationPolicy) -> timedelta:
 
 
 def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
+    """A recorded time: ISO 8601 text or a YAML timestamp (a hand edit may leave one unquoted); one
+    without a time zone is UTC; None for anything else."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
         return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # noqa: UP017
 
 
 def iso(moment: datetime) -> str:

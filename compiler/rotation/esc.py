@@ -71,7 +71,10 @@ class Esc:
                     continue
                 if answer.status_code != 200:
                     raise self._error(environment, "read", answer)
-                return answer.text, answer.headers.get("etag", "")
+                etag = answer.headers.get("etag", "")
+                if not etag:  # an empty one would make the next write unconditional
+                    raise EscError(f"ESC environment {environment}: its definition came without an ETag")
+                return answer.text, etag
         raise AssertionError("unreachable")
 
     def decrypt(self, environment: str) -> str:
@@ -101,7 +104,7 @@ class Esc:
                 if answer.status_code == 429 and attempt < self.retries:  # refused, not done
                     self.sleep(_retry_after(answer) or 2.0**attempt)
                     continue
-                if answer.status_code == 409:
+                if answer.status_code in (409, 412):
                     raise Conflict(f"ESC environment {environment} changed since it was read")
                 if answer.status_code >= 500:
                     raise Unknown(f"ESC environment {environment}: write answered HTTP {answer.status_code}")

@@ -173,9 +173,12 @@ def remind(
     existing = [i for i in github.open_issues(LABEL) if marker in (i.get("body") or "")]
     issue = existing[0] if existing else None
     if not wanted.due:
-        if issue is not None and not dry_run:
-            github.call("PATCH", f"/issues/{issue['number']}", {"state": "closed", "state_reason": "completed"})
-        return Reminded("closed" if issue is not None else "none", issue["number"] if issue else None)
+        if issue is None:
+            return Reminded("none", None)
+        if dry_run:
+            return Reminded("would-close", int(issue["number"]))
+        github.call("PATCH", f"/issues/{issue['number']}", {"state": "closed", "state_reason": "completed"})
+        return Reminded("closed", int(issue["number"]))
     body = wanted.body()
     if issue is not None and issue.get("body") == body and issue.get("title") == wanted.title:
         return Reminded("unchanged", int(issue["number"]))
@@ -203,7 +206,12 @@ def _notify(model: Model, wanted: Reminder, environ: Mapping[str, str], text: st
         url = environ.get(variable or "", "")
         if not url:
             continue
-        httpx.post(url, json={"text": text}, timeout=15.0).raise_for_status()
+        try:  # the webhook URL is a credential: no error text quotes it
+            answer = httpx.post(url, json={"text": text}, timeout=15.0)
+        except httpx.HTTPError as exc:
+            raise GitHubError(f"Slack route {name}: the webhook could not be reached ({type(exc).__name__})") from None
+        if answer.status_code >= 300:
+            raise GitHubError(f"Slack route {name}: the webhook answered HTTP {answer.status_code}")
         done.append(name)
     return tuple(done)
 

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from ..errors import SophiaIacError
+from ..integrations.http import ApiError
 from ..model import Model
 from ..probes import runner as probes
 from ..probes.jobs import jobs
@@ -83,7 +84,10 @@ class Runner:
             if where in seen:  # two integrations reading one ESC value: it is rotated once
                 continue
             seen.add(where)
-            out += self._one(item, forced=secret is not None, due_only=due, dry_run=dry_run)
+            try:
+                out += self._one(item, forced=secret is not None, due_only=due, dry_run=dry_run)
+            except (SophiaIacError, ApiError) as exc:  # one secret's failure stops no other
+                out.append(Outcome(item.label, "failed", str(exc)))
         return out
 
     def record(self, secret: str) -> list[Outcome]:
@@ -113,10 +117,15 @@ class Runner:
         doc = records.load(text)
         record = records.record(doc, item.secret.esc)
         now = self.now()
-        out = self._revoke_retired(item, record, now, dry_run)
-        if record.get("carry") == "pending" and not dry_run:  # a run that crashed after writing ESC
-            self._carry(item, self._written_value(item))
+        out: list[Outcome] = []
+        carry = record.get("carry")
+        if isinstance(carry, dict) and not dry_run:  # a run that stopped after writing ESC: carry first
+            self._carry(item, self._written_value(item), str(carry.get("id")))
             out.append(Outcome(item.label, "carried", f"GitHub secret {item.secret.github_secret}"))
+        elif isinstance(carry, dict):
+            out.append(Outcome(item.label, "would-carry", f"GitHub secret {item.secret.github_secret}"))
+        if not isinstance(carry, dict) or not dry_run:  # nothing revoked while GitHub still holds the old value
+            out += self._revoke_retired(item, record, now, dry_run)
         state = status(item, record, now).status
         if not (forced or state in (DUE, OVERDUE, UNKNOWN)):
             return [*out, Outcome(item.label, "skipped", f"not due (next {status(item, record, now).next_due})")]
@@ -125,22 +134,26 @@ class Runner:
             return [*out, Outcome(item.label, "skipped", "another runner is rotating it")]
         if dry_run:
             return [*out, Outcome(item.label, "would-rotate", f"status {state}")]
-        return [*out, self._rotate(item, now, forced)]
+        seen = (record.get("rotatedAt"), record.get("current"))
+        return [*out, self._rotate(item, forced, seen)]
 
-    def _rotate(self, item: Planned, now: datetime, forced: bool) -> Outcome:
+    def _rotate(self, item: Planned, forced: bool, seen: tuple[Any, Any]) -> Outcome:
         if item.secret.github_secret and self.github is None:  # refuse before anything changes
             raise SophiaIacError(
                 f"{item.label} is also carried by the GitHub secret {item.secret.github_secret}: "
                 "rotating it needs GITHUB_TOKEN (secrets: write)"
             )
         module, ctx = self._rotator(item)
-        claimed = self._claim(item, now, forced)
+        claimed = self._claim(item, self.now(), forced, seen)
         if claimed is None:
             return Outcome(item.label, "skipped", "another runner claimed or rotated it first")
         name = str(claimed["name"])
-        for stale in module.find(ctx, item.secret.name, name):  # a crashed run's: never written anywhere
-            module.revoke(ctx, item.secret.name, stale)
+        kept = self._kept(item)  # never revoked here: what ESC holds or is still retiring
+        for stale in module.find(ctx, item.secret.name, name):  # a stopped run's: never written anywhere
+            if stale not in kept:
+                module.revoke(ctx, item.secret.name, stale)
         self.after("claimed")
+        self._renew(item, name)
         new_id, value = module.create(ctx, item.secret.name, name)
         self.after("created")
         passed, detail = self._verify(item, value)
@@ -149,12 +162,32 @@ class Runner:
             module.revoke(ctx, item.secret.name, new_id)
             self._release(item)
             return Outcome(item.label, "failed", f"the new credential failed its health check ({detail}); kept the old")
-        self._write(item, new_id, value)
+        if not self._write(item, new_id, value, name):  # the claim was lost (this run was too slow)
+            module.revoke(ctx, item.secret.name, new_id)
+            return Outcome(item.label, "failed", "another runner took the rotation over; revoked this run's key")
         self.after("written")
         if item.secret.github_secret:
-            self._carry(item, value)
+            self._carry(item, value, new_id)
             self.after("carried")
         return Outcome(item.label, "rotated", f"new credential {new_id}")
+
+    def _kept(self, item: Planned) -> set[str]:
+        assert self.esc is not None
+        record = records.record(records.load(self.esc.get(item.esc_environment)[0]), item.secret.esc)
+        return {str(record.get("current"))} | {str(r.get("id")) for r in record.get("retiring") or []}
+
+    def _renew(self, item: Planned, name: str) -> None:
+        """Extend this run's claim before a slow step; fail if it is no longer this run's."""
+        now = self.now()
+
+        def change(doc: Any, record: dict[str, Any]) -> bool:
+            pending: Any = record.get("pending")
+            if not _holds(pending, self.runner_id, name):
+                raise SophiaIacError("another runner took the rotation over")
+            record["pending"] = {**pending, "leaseUntil": iso(now + LEASE)}
+            return True
+
+        self._update(item, change)
 
     def _rotator(self, item: Planned) -> tuple[ModuleType, RotateContext]:
         module = importlib.import_module(f"compiler.integrations.{item.integration.type.module}.rotate")
@@ -186,7 +219,7 @@ class Runner:
                 continue  # read again: the change function sees whether it already happened
         raise SophiaIacError(f"{item.label}: ESC kept changing while writing the rotation; try again")
 
-    def _claim(self, item: Planned, now: datetime, forced: bool) -> dict[str, Any] | None:
+    def _claim(self, item: Planned, now: datetime, forced: bool, seen: tuple[Any, Any]) -> dict[str, Any] | None:
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
         base = importlib.import_module(f"compiler.integrations.{item.integration.type.module}.rotate")
         name = f"{base.base_name(self._rotator(item)[1])} ({stamp})"
@@ -203,6 +236,8 @@ class Runner:
                 return False
             if not forced and status(item, record, now).status not in (DUE, OVERDUE, UNKNOWN):
                 return False  # rotated by another runner since this one looked
+            if (record.get("rotatedAt"), record.get("current")) != seen:
+                return False  # rotated by another runner since this one looked (a forced run too)
             # A lapsed claim is taken over under its own name, so its credentials are found and revoked.
             mine = {**claim, "name": pending["name"]} if isinstance(pending, dict) and pending.get("name") else claim
             record["pending"] = mine
@@ -221,33 +256,44 @@ class Runner:
 
         self._update(item, change)
 
-    def _write(self, item: Planned, new_id: str, value: str) -> None:
+    def _write(self, item: Planned, new_id: str, value: str, name: str) -> bool:
+        """Write the new value and its record, if this run still holds the claim; False if it does not."""
         now = self.now()
+        held = [True]
 
         def change(doc: Any, record: dict[str, Any]) -> bool:
             if record.get("current") == new_id:
                 return False  # written already (its answer was lost)
+            if not _holds(record.get("pending"), self.runner_id, name):
+                held[0] = False
+                return False
             old = record.get("current")
             retiring = list(record.get("retiring") or [])
             if old:
                 retiring.append({"id": old, "revokeAfter": iso(now + overlap(item.policy))})
             record.update(rotatedAt=iso(now), current=new_id, retiring=retiring)
             if item.secret.github_secret:
-                record["carry"] = "pending"  # until the GitHub secret carries it too
+                record["carry"] = {"id": new_id}  # until the GitHub secret carries it too
             record.pop("pending", None)
             records.set_secret(doc, item.secret.esc, value)
             return True
 
         self._update(item, change)
+        return held[0]
 
-    def _carry(self, item: Planned, value: str) -> None:
-        """Write the value into the GitHub secret that carries it, then say so in the record."""
+    def _carry(self, item: Planned, value: str, carried: str) -> None:
+        """Write the value into the GitHub secret that carries it, then say so in the record (only if the
+        record still waits for that credential: a newer rotation's carry is its own)."""
         if self.github is None:
             raise SophiaIacError(f"{item.label}: GITHUB_TOKEN is needed to update {item.secret.github_secret}")
         self.github.set_secret(self.env, str(item.secret.github_secret), value)
 
         def change(doc: Any, record: dict[str, Any]) -> bool:
-            return record.pop("carry", None) is not None
+            carry = record.get("carry")
+            if not isinstance(carry, dict) or str(carry.get("id")) != carried:
+                return False
+            record.pop("carry")
+            return True
 
         self._update(item, change)
 
@@ -289,8 +335,8 @@ class Runner:
     def _verify(self, item: Planned, value: str) -> tuple[bool, str]:
         environ = {**self.environ, item.secret.env_var: value}
         (job,) = [j for j in jobs(self.model, self.env, self.endpoints, environ) if j.name == item.integration.name]
-        if job.skip_reason is not None or job.probe is None:
-            return True, f"no health check ({job.skip_reason})"
+        if job.skip_reason is not None or job.probe is None:  # unverified is not good enough
+            return False, f"its health check cannot run ({job.skip_reason or 'no probe'})"
 
         async def check() -> Result:
             async with httpx.AsyncClient() as client:
@@ -298,6 +344,11 @@ class Runner:
 
         result = asyncio.run(check())
         return result.status == "success", result.error or "ok"
+
+
+def _holds(pending: Any, runner: str, name: str) -> bool:
+    """Whether the pending rotation is this runner's, under this name."""
+    return isinstance(pending, dict) and pending.get("runner") == runner and pending.get("name") == name
 
 
 def _leased(pending: Mapping[str, Any], now: datetime) -> bool:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..access import org_wide_environment, stacks
 from ..integrations import CATEGORIES
 from ..integrations.base import STACKS
 from ..model import Environment, Integration, Model
 from ..render import RenderContext, header, template
-from ..rotation import Planned, planned
 from .esc import exported_secrets, program_secret_keys
+
+if TYPE_CHECKING:
+    from ..rotation import Planned
 
 CATEGORY_TITLES = {
     "data-sources": "Data Sources",
@@ -125,6 +128,8 @@ class DocsTarget:
 
     def render(self, ctx: RenderContext) -> dict[str, str]:
         model = ctx.model
+        from ..rotation import planned  # here: rotation reads the targets' ESC layout
+
         methods = {(p.integration.name, p.secret.name): p for p in planned(model)}  # once: one pass over all
         envs = model.environments
         groups = [
