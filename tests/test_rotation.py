@@ -386,3 +386,12 @@ def test_a_policy_without_overlap_cannot_be_rotated_automatically() -> None:
     item = next(p for p in rotation.planned(platform_model(), "production") if p.label == "openrouter/api-key")
     method, why = rotation._method(item.integration, item.secret, replace(item.policy, overlap=None))
     assert method == rotation.REMINDER and "no overlap" in why
+
+
+def test_a_github_5xx_on_the_secret_is_retried(carried: tuple[World, Any, Any]) -> None:
+    world, hub, client = carried
+    hub.fail("PUT", "/repos/payready/sophia-ai/environments/production/secrets/OPENROUTER_API_KEY", 502, times=1)
+    runner = world.runner()
+    runner.github = client
+    assert [o.action for o in runner.run(due=True, secret=None, dry_run=False)] == ["rotated"]
+    assert hub.secret_value("payready/sophia-ai", "OPENROUTER_API_KEY", "production") == world.current_key()

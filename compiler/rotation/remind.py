@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -51,19 +52,23 @@ class GitHub:
         url = f"{self.base_url.rstrip('/')}/repos/{self.repository}{path}"
         with httpx.Client(timeout=30.0) as client:
             for attempt in range(self.retries + 1):
+                idempotent = method in ("GET", "PUT")  # a PUT of a secret writes the same value again
                 try:
                     answer = client.request(method, url, json=body, headers=headers)
                 except httpx.HTTPError as exc:
-                    if method != "GET" or attempt == self.retries:
+                    if not idempotent or attempt == self.retries:
                         raise GitHubError(f"GitHub {method} {path}: {type(exc).__name__}") from None
                     self.sleep(2.0**attempt)
                     continue
                 limited = answer.status_code in (403, 429) and "retry-after" in answer.headers
-                if (limited or (answer.status_code >= 500 and method == "GET")) and attempt < self.retries:
+                if (limited or (answer.status_code >= 500 and idempotent)) and attempt < self.retries:
                     self.sleep(float(answer.headers.get("retry-after", 2.0**attempt)))
                     continue
                 if answer.status_code >= 300:
-                    message = answer.json().get("message", "") if answer.content else ""
+                    try:
+                        message = str(answer.json().get("message", ""))
+                    except (ValueError, AttributeError):  # an HTML error page
+                        message = ""
                     raise GitHubError(f"GitHub {method} {path}: HTTP {answer.status_code} {message}".rstrip())
                 return answer.json() if answer.content else None
         raise AssertionError("unreachable")
@@ -75,10 +80,11 @@ class GitHub:
         from nacl.encoding import Base64Encoder
         from nacl.public import PublicKey, SealedBox
 
-        key = self.call("GET", f"/environments/{environment}/secrets/public-key")
+        where = quote(environment, safe="")
+        key = self.call("GET", f"/environments/{where}/secrets/public-key")
         sealed = SealedBox(PublicKey(key["key"].encode(), encoder=Base64Encoder)).encrypt(value.encode())
         body = {"encrypted_value": Base64Encoder.encode(sealed).decode(), "key_id": key["key_id"]}
-        self.call("PUT", f"/environments/{environment}/secrets/{name}", body)
+        self.call("PUT", f"/environments/{where}/secrets/{name}", body)
 
     def open_issues(self, label: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
