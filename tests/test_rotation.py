@@ -395,3 +395,13 @@ def test_a_github_5xx_on_the_secret_is_retried(carried: tuple[World, Any, Any]) 
     runner.github = client
     assert [o.action for o in runner.run(due=True, secret=None, dry_run=False)] == ["rotated"]
     assert hub.secret_value("payready/sophia-ai", "OPENROUTER_API_KEY", "production") == world.current_key()
+
+
+def test_the_first_rotation_retires_the_key_that_was_in_use_before(world: World) -> None:
+    world.openrouter.keys["handmade"] = {"hash": "handmade", "name": "sophia-ai-production", "limit": 1500.0}
+    world.openrouter.keys["other"] = {"hash": "other", "name": "someone-else"}
+    assert [o.action for o in world.rotate()] == ["rotated"]
+    assert world.record()["retiring"] == [{"id": "handmade", "revokeAfter": "2026-12-08T06:00:00Z"}]
+    world.later(days=7, seconds=1)
+    assert [o.action for o in world.rotate()] == ["revoked", "skipped"]
+    assert "handmade" not in world.openrouter.keys and "other" in world.openrouter.keys

@@ -5,7 +5,9 @@ A rotator module provides, for the secrets its type lists in ``IntegrationType.r
 
 - ``create(ctx, secret, name) -> (id, value)``: issue a new credential under ``name``;
 - ``find(ctx, secret, name) -> list[id]``: the credentials issued under ``name`` (a lost answer's);
-- ``revoke(ctx, secret, id)``: revoke one (gone already is fine).
+- ``revoke(ctx, secret, id)``: revoke one (gone already is fine);
+- ``existing(ctx, secret) -> list[id]``: the credentials already in use before the first rotation,
+  which it retires after the overlap like any replaced credential.
 """
 
 from __future__ import annotations

@@ -144,6 +144,8 @@ class Runner:
                 "rotating it needs GITHUB_TOKEN (secrets: write)"
             )
         module, ctx = self._rotator(item)
+        # Before the first rotation, whatever credentials are in use are retired with the one ESC holds.
+        before = [] if seen[1] else [str(i) for i in module.existing(ctx, item.secret.name)]
         claimed = self._claim(item, self.now(), forced, seen)
         if claimed is None:
             return Outcome(item.label, "skipped", "another runner claimed or rotated it first")
@@ -162,7 +164,7 @@ class Runner:
             module.revoke(ctx, item.secret.name, new_id)
             self._release(item)
             return Outcome(item.label, "failed", f"the new credential failed its health check ({detail}); kept the old")
-        if not self._write(item, new_id, value, name):  # the claim was lost (this run was too slow)
+        if not self._write(item, new_id, value, name, before):  # the claim was lost (this run was too slow)
             module.revoke(ctx, item.secret.name, new_id)
             return Outcome(item.label, "failed", "another runner took the rotation over; revoked this run's key")
         self.after("written")
@@ -256,7 +258,7 @@ class Runner:
 
         self._update(item, change)
 
-    def _write(self, item: Planned, new_id: str, value: str, name: str) -> bool:
+    def _write(self, item: Planned, new_id: str, value: str, name: str, before: Sequence[str] = ()) -> bool:
         """Write the new value and its record, if this run still holds the claim; False if it does not."""
         now = self.now()
         held = [True]
@@ -269,8 +271,9 @@ class Runner:
                 return False
             old = record.get("current")
             retiring = list(record.get("retiring") or [])
-            if old:
-                retiring.append({"id": old, "revokeAfter": iso(now + overlap(item.policy))})
+            revoke_after = iso(now + overlap(item.policy))
+            for replaced in [old] if old else [i for i in before if i != new_id]:
+                retiring.append({"id": replaced, "revokeAfter": revoke_after})
             record.update(rotatedAt=iso(now), current=new_id, retiring=retiring)
             if item.secret.github_secret:
                 record["carry"] = {"id": new_id}  # until the GitHub secret carries it too

@@ -44,3 +44,8 @@ def revoke(ctx: RotateContext, secret: str, id_: str) -> None:
     except http.ApiError as error:
         if error.status != 404:
             raise
+
+
+def existing(ctx: RotateContext, secret: str) -> list[str]:
+    """The environment's keys already there (a first rotation retires them after the overlap)."""
+    return [str(k["hash"]) for k in keys(_api(ctx), base_name(ctx))]
