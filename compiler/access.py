@@ -12,10 +12,6 @@ output and run the offline plan. Every environment has two identities:
   branch (``repo:<repo>:ref:refs/heads/<branch>``). It is trusted by a read-only
   AWS role and by a Pulumi Cloud team that may read the stack and open its ESC
   environment, never change them.
-- **rotator**: the scheduled secret rotation (``rotate-secrets.yml`` only), from the
-  default branch. It is trusted by no AWS role, and by a Pulumi Cloud team that may
-  open the environment's ESC environments and write its secrets-only one (the new
-  credentials and their rotation records), never change the stack.
 
 Every name derived here (stacks, roles, teams, subjects) is derived nowhere else.
 """
@@ -41,7 +37,6 @@ STACK_READ, STACK_EDIT = 101, 102
 CHECKS_WORKFLOW = "specs.yml"
 DEPLOY_WORKFLOW = "deploy.yml"
 READER_WORKFLOWS = ("drift.yml", "integration-tests.yml")
-ROTATION_WORKFLOW = "rotate-secrets.yml"
 # Failure notifications outside a deploy job run in this GitHub environment (no reviewers), which
 # the bootstrap of the org-wide stack creates with the first alert route's webhook as its only secret.
 NOTIFICATIONS_ENVIRONMENT = "notifications"
@@ -57,8 +52,6 @@ class Identity:
     aws_role_arn: str
     pulumi_team: str
     writes: bool
-    # Whether it writes the secrets-only ESC environment (the rotator); an empty aws_role: no AWS role.
-    secrets_write: bool = False
 
     @property
     def stack_permission(self) -> int:
@@ -86,14 +79,13 @@ class StackAccess:
     gate: Gate
     deploy: Identity
     reader: Identity
-    rotator: Identity
     drift_cron: str
     aws_audience: str
     org_wide: bool
 
     @property
-    def identities(self) -> tuple[Identity, Identity, Identity]:
-        return (self.deploy, self.reader, self.rotator)
+    def identities(self) -> tuple[Identity, Identity]:
+        return (self.deploy, self.reader)
 
 
 def pulumi_audience(organization: str) -> str:
@@ -139,7 +131,7 @@ def _gate(model: Model, env: Environment) -> Gate:
     return Gate(env.name, None, None, env.reviewers)  # a pull request's ref cannot be restricted
 
 
-def _identities(model: Model, env: Environment) -> tuple[Identity, Identity, Identity]:
+def _identities(model: Model, env: Environment) -> tuple[Identity, Identity]:
     project = model.project.pulumi_project
     role = _config(model, CLOUD, env).get("deployRole") or {}
     deploy_role = str(role.get("name", f"{project}-deploy"))
@@ -161,16 +153,7 @@ def _identities(model: Model, env: Environment) -> tuple[Identity, Identity, Ide
         f"{project}-{env.name}-reader",
         writes=False,
     )
-    rotator = Identity(
-        "rotator",
-        branch_subject(model, model.project.default_branch),
-        "",
-        "",
-        f"{project}-{env.name}-rotator",
-        writes=False,
-        secrets_write=True,
-    )
-    return deploy, reader, rotator
+    return deploy, reader
 
 
 def org_wide_environment(model: Model) -> Environment:
@@ -188,7 +171,7 @@ def stacks(model: Model) -> list[StackAccess]:
     owner = org_wide_environment(model)
     out = []
     for env in model.environments:
-        deploy, reader, rotator = _identities(model, env)
+        deploy, reader = _identities(model, env)
         out.append(
             StackAccess(
                 env,
@@ -198,7 +181,6 @@ def stacks(model: Model) -> list[StackAccess]:
                 _gate(model, env),
                 deploy,
                 reader,
-                rotator,
                 str(_config(model, STACKS, env).get("driftSchedule", DEFAULT_DRIFT_CRON)),
                 str((_config(model, CLOUD, env).get("oidc") or {}).get("audience", AWS_AUDIENCE)),
                 env is owner,
@@ -244,7 +226,6 @@ def _identity_settings(identity: Identity) -> dict[str, Any]:
         "pulumiTeam": identity.pulumi_team,
         "writes": identity.writes,
         "stackPermission": identity.stack_permission,
-        "secretsWrite": identity.secrets_write,
     }
 
 
@@ -274,15 +255,8 @@ def issuer_policies(model: Model) -> list[dict[str, Any]]:
         }
         for stack in stacks(model)
         for identity in stack.identities
-        for workflow in _workflows(identity)
+        for workflow in ((DEPLOY_WORKFLOW,) if identity.writes else READER_WORKFLOWS)
     ]
-
-
-def _workflows(identity: Identity) -> tuple[str, ...]:
-    """The generated workflows whose jobs may act as ``identity``."""
-    if identity.writes:
-        return (DEPLOY_WORKFLOW,)
-    return (ROTATION_WORKFLOW,) if identity.secrets_write else READER_WORKFLOWS
 
 
 def release_tags(model: Model) -> list[dict[str, Any]]:

@@ -516,9 +516,8 @@ def _trust_problem(
 
 
 def _has_role(model: Model, art: Artifacts, t: Trusted) -> bool:
-    """Whether the IAM role of an identity exists: the cloud integration's bootstrap creates it (an
-    identity without a role name has none)."""
-    return bool(t.aws_role) and _enabled(art.bootstrap.get(t.env, {}), model, CLOUD) is not None
+    """Whether the IAM role of an identity exists: the cloud integration's bootstrap creates it."""
+    return _enabled(art.bootstrap.get(t.env, {}), model, CLOUD) is not None
 
 
 def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = None) -> bool:

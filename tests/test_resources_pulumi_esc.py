@@ -136,13 +136,12 @@ def test_one_machine_team_per_identity_with_least_privilege(runs: dict[str, Stac
     run = runs[env]
     (stack,) = of_type(run, "Stack")
     teams = {t["inputs"]["name"]: t for t in of_type(run, "Team")}
-    assert set(teams) == {f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader", f"sophia-ai-{env}-rotator"}
+    assert set(teams) == {f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader"}
     assert all(t["inputs"]["teamType"] == "pulumi" and t["inputs"]["members"] == [] for t in teams.values())
     stack_permissions = {p["inputs"]["team"]: p for p in of_type(run, "TeamStackPermission")}
     assert {t: p["inputs"]["permission"] for t, p in stack_permissions.items()} == {
         f"sophia-ai-{env}-deploy": 102,  # edit: pulumi up
         f"sophia-ai-{env}-reader": 101,  # read: previews only
-        f"sophia-ai-{env}-rotator": 101,  # read: it changes no stack
     }
     for permission in stack_permissions.values():
         # The stack exists before anything targets it.
@@ -150,10 +149,8 @@ def test_one_machine_team_per_identity_with_least_privilege(runs: dict[str, Stac
         assert (permission["inputs"]["project"], permission["inputs"]["stack"]) == ("sophia-ai", env)
     esc = [p["inputs"] for p in of_type(run, "TeamEnvironmentPermission") if ".team." in p["name"]]
     environments = {(p["team"], p["project"], p["environment"], p["permission"]) for p in esc}
-    # Every team opens both ESC environments; only the rotator writes, and only the secrets-only one.
-    rotator = f"sophia-ai-{env}-rotator"
     assert environments == {
-        (team, *where.split("/", 1), "write" if (team, where) == (rotator, ENV[env].esc_secrets) else "open")
+        (team, *where.split("/", 1), "open")
         for team in teams
         for where in (ENV[env].esc_environment, ENV[env].esc_secrets)
     }
@@ -176,8 +173,6 @@ def test_only_the_org_wide_stack_registers_the_oidc_issuer(runs: dict[str, Stack
         expected.append((f"sophia-ai-{e}-deploy", f"repo:{repo}:environment:{e}", f"{workflows}/deploy.yml@*"))
         for reader in ("drift.yml", "integration-tests.yml"):
             expected.append((f"sophia-ai-{e}-reader", f"repo:{repo}:ref:refs/heads/main", f"{workflows}/{reader}@*"))
-        rotation = f"{workflows}/rotate-secrets.yml@*"  # the rotator: from that workflow only
-        expected.append((f"sophia-ai-{e}-rotator", f"repo:{repo}:ref:refs/heads/main", rotation))
     policies = inputs["policies"]
     assert [(p["teamName"], p["rules"]["sub"], p["rules"]["job_workflow_ref"]) for p in policies] == expected
     for policy in policies:
@@ -240,7 +235,7 @@ def test_component_outputs_name_no_secret_value(runs: dict[str, StackRun], env: 
     outputs = component(runs[env])["outputs"]
     assert outputs["escEnvironment"] == f"{ORG}/{ENV[env].esc_environment}"
     assert outputs["stack"] == f"{ORG}/{MODEL.project.pulumi_project}/{env}"
-    assert outputs["teams"] == [f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader", f"sophia-ai-{env}-rotator"]
+    assert outputs["teams"] == [f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader"]
     assert outputs.get("oidcIssuer") == ("sophia-ai-github-actions" if env == "production" else None)
     assert set(outputs["webhooks"]) == {"environment", "stack"}
     assert "mock-secret" not in repr(outputs)

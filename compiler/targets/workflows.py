@@ -18,7 +18,6 @@ from ..access import (
     DEPLOY_WORKFLOW,
     NOTIFICATIONS_ENVIRONMENT,
     READER_WORKFLOWS,
-    ROTATION_WORKFLOW,
     StackAccess,
     required_checks,
     stacks,
@@ -31,7 +30,7 @@ from .pulumi import PULUMI_VERSION
 PYTHON_VERSION = "3.11"
 # GitHub refuses issue comments over 65,536 characters.
 COMMENT_LIMIT = 60_000
-FILES = (CHECKS_WORKFLOW, DEPLOY_WORKFLOW, *READER_WORKFLOWS, ROTATION_WORKFLOW)
+FILES = (CHECKS_WORKFLOW, DEPLOY_WORKFLOW, *READER_WORKFLOWS)
 
 
 @cache
@@ -59,10 +58,6 @@ def describe(stack: StackAccess) -> str:
     if stack.gate.tag_pattern:
         return f"published releases (not pre-releases) tagged {stack.gate.tag_pattern}"
     return "pull requests"
-
-
-def _used_policies(model: Model) -> set[str]:
-    return {s.rotation for i in model.integrations for s in i.secrets}
 
 
 def deploy_tools(model: Model, env: str) -> list[dict[str, str]]:
@@ -112,10 +107,5 @@ class WorkflowsTarget:
             "uses": uses,
             "notifications": NOTIFICATIONS_ENVIRONMENT,
             "tools": lambda stack: deploy_tools(model, stack.env.name),
-            "rotate_jobs": [f"rotate-{s.env.name}" for s in access],
-            # The rotation policies' schedules, of those a secret of the specs uses.
-            "rotation_crons": sorted(
-                {p.schedule for p in model.rotation_policies if p.schedule and p.name in _used_policies(model)}
-            ),
         }
         return {name: template(f"workflows/{name}.j2", **values) for name in FILES}

@@ -94,25 +94,16 @@ class Access:
     ) -> None:
         self.organization, self.targets, self.provider, self.component = organization, targets, provider, component
 
-    def environments(
-        self,
-        label: str,
-        team: Any,
-        permission: str,
-        max_open: str | None = None,
-        only_write: dict[str, str] | None = None,
-    ) -> None:
-        """One team's permission on both ESC environments (the generated one and the secrets-only one);
-        ``only_write`` replaces it on some of them (by suffix)."""
+    def environments(self, label: str, team: Any, permission: str, max_open: str | None = None) -> None:
+        """One team's permission on both ESC environments (the generated one and the secrets-only one)."""
         for suffix, (project, environment) in self.targets.items():
-            granted = (only_write or {}).get(suffix, permission)
             pulumiservice.TeamEnvironmentPermission(
                 f"{self.component.name}.{label}{suffix}",
                 organization=self.organization,
                 project=project,
                 environment=environment,
                 team=team,
-                permission=pulumiservice.EnvironmentPermission(granted),
+                permission=pulumiservice.EnvironmentPermission(permission),
                 max_open_duration=max_open,
                 opts=self.component.child(provider=self.provider),
             )
@@ -145,10 +136,8 @@ def _pipeline_teams(
             permission=identity["stackPermission"],
             opts=access.component.child(provider=access.provider),
         )
-        # Open, never write: deploys and reads need the values, nothing may change the definitions;
-        # only the rotator writes, and only the secrets-only environment (new credentials, records).
-        writes = {".secrets": "write"} if identity.get("secretsWrite") else {}
-        access.environments(f"team.{kind}.esc", team.name, "open", only_write=writes)
+        # Open, never write: deploys and reads need the values, nothing may change the definitions.
+        access.environments(f"team.{kind}.esc", team.name, "open")
         made[name] = team
     return made
 
