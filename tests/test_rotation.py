@@ -405,3 +405,10 @@ def test_the_first_rotation_retires_the_key_that_was_in_use_before(world: World)
     world.later(days=7, seconds=1)
     assert [o.action for o in world.rotate()] == ["revoked", "skipped"]
     assert "handmade" not in world.openrouter.keys and "other" in world.openrouter.keys
+
+
+def test_in_github_actions_the_new_key_is_masked_in_the_log(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    runner = world.runner()
+    runner.environ = {**runner.environ, "GITHUB_ACTIONS": "true"}
+    runner.run(due=True, secret=None, dry_run=False)
+    assert f"::add-mask::{world.current_key()}" in capsys.readouterr().out

@@ -115,10 +115,12 @@ class Esc:
 
     @staticmethod
     def _error(environment: str, what: str, answer: httpx.Response) -> EscError:
+        """The service's message only: an answer's raw text could quote the definition sent (its
+        new secret in plaintext)."""
         try:
             message = str(answer.json().get("message", ""))
         except (ValueError, AttributeError):
-            message = answer.text[:200]
+            message = "(no message)"
         return EscError(f"ESC environment {environment}: {what} answered HTTP {answer.status_code}: {message}")
 
 

@@ -157,6 +157,8 @@ class Runner:
         self.after("claimed")
         self._renew(item, name)
         new_id, value = module.create(ctx, item.secret.name, name)
+        if self.environ.get("GITHUB_ACTIONS") == "true":  # GitHub masks what ESC exported, not this
+            print(f"::add-mask::{value}", flush=True)
         self.after("created")
         passed, detail = self._verify(item, value)
         self.after("verified")
