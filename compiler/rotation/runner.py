@@ -126,9 +126,10 @@ class Runner:
             out.append(Outcome(item.label, "would-carry", f"GitHub secret {item.secret.github_secret}"))
         if not isinstance(carry, dict) or not dry_run:  # nothing revoked while GitHub still holds the old value
             out += self._revoke_retired(item, record, now, dry_run)
-        state = status(item, record, now).status
+        where = status(item, record, now)
+        state = where.status
         if not (forced or state in (DUE, OVERDUE, UNKNOWN)):
-            return [*out, Outcome(item.label, "skipped", f"not due (next {status(item, record, now).next_due})")]
+            return [*out, Outcome(item.label, "skipped", f"not due (next {where.next_due})")]
         pending = record.get("pending")
         if isinstance(pending, dict) and pending.get("runner") != self.runner_id and _leased(pending, now):
             return [*out, Outcome(item.label, "skipped", "another runner is rotating it")]
@@ -146,16 +147,15 @@ class Runner:
         module, ctx = self._rotator(item)
         # Before the first rotation, whatever credentials are in use are retired with the one ESC holds.
         before = [] if seen[1] else [str(i) for i in module.existing(ctx, item.secret.name)]
-        claimed = self._claim(item, self.now(), forced, seen)
+        claimed = self._claim(item, self.now(), forced, seen, module.base_name(ctx))
         if claimed is None:
             return Outcome(item.label, "skipped", "another runner claimed or rotated it first")
         name = str(claimed["name"])
-        kept = self._kept(item)  # never revoked here: what ESC holds or is still retiring
+        kept = self._renew(item, name)  # never revoked here: what ESC holds or is still retiring
         for stale in module.find(ctx, item.secret.name, name):  # a stopped run's: never written anywhere
             if stale not in kept:
                 module.revoke(ctx, item.secret.name, stale)
         self.after("claimed")
-        self._renew(item, name)
         new_id, value = module.create(ctx, item.secret.name, name)
         if self.environ.get("GITHUB_ACTIONS") == "true":  # GitHub masks what ESC exported, not this
             print(f"::add-mask::{value}", flush=True)
@@ -175,23 +175,23 @@ class Runner:
             self.after("carried")
         return Outcome(item.label, "rotated", f"new credential {new_id}")
 
-    def _kept(self, item: Planned) -> set[str]:
-        assert self.esc is not None
-        record = records.record(records.load(self.esc.get(item.esc_environment)[0]), item.secret.esc)
-        return {str(record.get("current"))} | {str(r.get("id")) for r in record.get("retiring") or []}
-
-    def _renew(self, item: Planned, name: str) -> None:
-        """Extend this run's claim before a slow step; fail if it is no longer this run's."""
+    def _renew(self, item: Planned, name: str) -> set[str]:
+        """Extend this run's claim before the slow steps; fail if it is no longer this run's. Returns
+        the credentials the record holds (current and retiring), read in the same write."""
         now = self.now()
+        kept: set[str] = set()
 
         def change(doc: Any, record: dict[str, Any]) -> bool:
             pending: Any = record.get("pending")
             if not _holds(pending, self.runner_id, name):
                 raise SophiaIacError("another runner took the rotation over")
             record["pending"] = {**pending, "leaseUntil": iso(now + LEASE)}
+            kept.clear()
+            kept.update({str(record.get("current"))} | {str(r.get("id")) for r in record.get("retiring") or []})
             return True
 
         self._update(item, change)
+        return kept
 
     def _rotator(self, item: Planned) -> tuple[ModuleType, RotateContext]:
         module = importlib.import_module(f"compiler.integrations.{item.integration.type.module}.rotate")
@@ -223,10 +223,10 @@ class Runner:
                 continue  # read again: the change function sees whether it already happened
         raise SophiaIacError(f"{item.label}: ESC kept changing while writing the rotation; try again")
 
-    def _claim(self, item: Planned, now: datetime, forced: bool, seen: tuple[Any, Any]) -> dict[str, Any] | None:
-        stamp = now.strftime("%Y%m%dT%H%M%SZ")
-        base = importlib.import_module(f"compiler.integrations.{item.integration.type.module}.rotate")
-        name = f"{base.base_name(self._rotator(item)[1])} ({stamp})"
+    def _claim(
+        self, item: Planned, now: datetime, forced: bool, seen: tuple[Any, Any], base: str
+    ) -> dict[str, Any] | None:
+        name = f"{base} ({now.strftime('%Y%m%dT%H%M%SZ')})"
         claim = {"name": name, "runner": self.runner_id, "startedAt": iso(now), "leaseUntil": iso(now + LEASE)}
         taken: dict[str, Any] = {}
 
