@@ -289,7 +289,6 @@ def secrets(specs: str, env: str | None, fmt: str) -> int:
 
     from . import rotation
     from .rotation import state as records
-    from .rotation.esc import EscError
 
     analysis = _analyse_for_env(specs, env) if env else _analyse_specs(specs, "text", aside=True)
     if analysis is None or analysis.model is None:
@@ -297,16 +296,15 @@ def secrets(specs: str, env: str | None, fmt: str) -> int:
     model = analysis.model
     esc = _esc(model, os.environ)
     now = datetime.now(timezone.utc)  # noqa: UP017
-    definitions: dict[str, Any] = {}
+    items = rotation.planned(model, env)
+
+    def unreadable(home: str, exc: Exception) -> None:
+        print(f"sophia-iac: cannot read ESC environment {home}: {exc}", file=sys.stderr)
+
+    definitions = records.definitions(esc, (i.esc_environment for i in items), unreadable)
     rows = []
-    for item in rotation.planned(model, env):
+    for item in items:
         home = item.esc_environment
-        if esc is not None and home not in definitions:
-            try:
-                definitions[home] = records.load(esc.get(home)[0])
-            except (EscError, ValueError) as exc:
-                print(f"sophia-iac: cannot read ESC environment {home}: {exc}", file=sys.stderr)
-                definitions[home] = None
         doc = definitions.get(home)
         where = rotation.status(item, records.record(doc, item.secret.esc) if doc is not None else None, now)
         rows.append(
@@ -393,16 +391,15 @@ def remind(specs: str, env: str, *, dry_run: bool) -> int:
     """Open, update or close the reminder issue of ``env`` (see compiler/rotation/remind.py)."""
     from datetime import datetime, timezone
 
-    from .rotation.remind import GitHub, remind, summary
+    from .rotation.remind import remind, summary
 
     analysis = _analyse_for_env(specs, env)
     if analysis is None or analysis.model is None:
         return PROBLEMS
-    token = os.environ.get("GITHUB_TOKEN", "").strip()
-    if not token:
-        raise UsageError("remind needs GITHUB_TOKEN (issues: write) to open or update the reminder issue")
     model = analysis.model
-    github = GitHub(model.project.repository, token, os.environ.get("GITHUB_API_URL") or "https://api.github.com")
+    github = _github(model)
+    if github is None:
+        raise UsageError("remind needs GITHUB_TOKEN (issues: write) to open or update the reminder issue")
     now = datetime.now(timezone.utc)  # noqa: UP017
     result = remind(model, env, _esc(model, os.environ), github, os.environ, now, dry_run=dry_run)
     sys.stdout.write(summary(result, env))

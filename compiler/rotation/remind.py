@@ -167,13 +167,12 @@ def remind(
     *,
     dry_run: bool = False,
 ) -> Reminded:
-    definitions: dict[str, Any] = {}
-    homes = sorted({p.esc_environment for p in planned(model, env)})
-    for home in homes if esc is not None else ():
-        try:
-            definitions[home] = records.load(esc.get(home)[0]) if esc is not None else None
-        except EscError:  # the bootstrap's secrets: an environment the pipeline may not open
-            definitions[home] = None
+    def unreadable(home: str, exc: Exception) -> None:
+        if not isinstance(exc, EscError):  # a definition that does not parse is a problem to report
+            raise exc
+        # else the bootstrap's secrets: an environment the pipeline may not open
+
+    definitions = records.definitions(esc, (p.esc_environment for p in planned(model, env)), unreadable)
     wanted = reminder(model, env, definitions, now)
     marker = MARKER.format(env=env)
     existing = [i for i in github.open_issues(LABEL) if marker in (i.get("body") or "")]

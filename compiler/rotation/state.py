@@ -18,10 +18,16 @@ The definition is edited round-trip (ruamel.yaml), so what people wrote by hand 
 from __future__ import annotations
 
 import io
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+
+from .esc import EscError
+
+if TYPE_CHECKING:
+    from .esc import Esc
 
 RECORDS = "sophiaIacRotation"
 
@@ -31,6 +37,23 @@ def _yaml() -> YAML:
     yaml.preserve_quotes = True
     yaml.width = 4096
     return yaml
+
+
+def definitions(
+    esc: Esc | None, environments: Iterable[str], unreadable: Callable[[str, Exception], None]
+) -> dict[str, CommentedMap | None]:
+    """Each ESC environment's definition (None where it cannot be read or parsed, after telling
+    ``unreadable``); nothing is read without an ESC client."""
+    out: dict[str, CommentedMap | None] = {}
+    if esc is None:
+        return out
+    for environment in sorted(set(environments)):
+        try:
+            out[environment] = load(esc.get(environment)[0])
+        except (EscError, ValueError) as exc:
+            unreadable(environment, exc)
+            out[environment] = None
+    return out
 
 
 def load(text: str) -> CommentedMap:
