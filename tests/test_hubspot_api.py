@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -178,15 +179,19 @@ def test_an_answer_quoting_the_url_has_the_key_masked_as_sent(service: Service, 
         SUBSCRIPTION.create(subscription(server, developer_api_key=key, app_id="42"))  # an app it lacks
     text = str(raised.value)
     assert "HTTP 404" in text and "hapikey=***" in text
-    assert key not in text and providers.quote_plus(key) not in text
+    assert key not in text and quote_plus(key) not in text
 
 
 def test_an_error_of_any_kind_that_quotes_the_url_is_masked() -> None:
     def broken(request: httpx.Request) -> httpx.Response:
         raise RuntimeError(f"could not send {request.url}")
 
-    client = providers.DeveloperApi(
-        base_url="https://api.hubapi.com", credential=KEY, service="HubSpot", transport=httpx.MockTransport(broken)
+    client = http.Api(
+        base_url="https://api.hubapi.com",
+        credential=KEY,
+        service="HubSpot",
+        auth="query:hapikey",
+        transport=httpx.MockTransport(broken),
     )
     with pytest.raises(http.ApiError) as raised:
         client.call("webhook", "list subscriptions", "GET", SUBSCRIPTIONS)

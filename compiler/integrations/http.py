@@ -15,12 +15,14 @@ from __future__ import annotations
 import base64
 import email.utils
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote, quote_plus, urlencode
 
 import httpx
 
@@ -46,7 +48,9 @@ class Api:
     # How the credential travels: ``bearer`` (Authorization: Bearer <credential>), ``basic`` (the
     # credential as the user name, no password), ``header:<name>`` (the credential as that header) or
     # ``none`` (in no header: calls that carry it in their body, such as a client-credentials token
-    # exchange; it is still masked in everything the service sends back).
+    # exchange; it is still masked in everything the service sends back) or ``query:<name>`` (as that
+    # query parameter, masked as sent, percent-encoded, too, and in the text of any error whatever
+    # raised it, since errors may quote the URL).
     auth: str = "bearer"
     timeout: float = 30.0
     retries: int = 4
@@ -86,6 +90,27 @@ class Api:
         surely did nothing: a 429, or a connection that was never made; after a timeout or a 5xx its
         outcome is unknown, and the caller looks before trying again.
         """
+        if not self.auth.startswith("query:"):
+            return self._call(resource, call, method, path, body, pace, idempotent)
+        name = self.auth.removeprefix("query:")
+        keyed = f"{path}{'&' if '?' in path else '?'}{urlencode({name: self.credential})}"
+        try:
+            return self._call(resource, call, method, keyed, body, pace, idempotent)
+        except ApiError:
+            raise
+        except Exception as exc:  # whatever it is, its text may quote the URL
+            raise ApiError(resource, call, self.mask(f"{type(exc).__name__}: {exc}")) from None
+
+    def _call(
+        self,
+        resource: str,
+        call: str,
+        method: str,
+        path: str,
+        body: Any,
+        pace: tuple[str, float] | None,
+        idempotent: bool,
+    ) -> Any:
         url = self.base_url.rstrip("/") + path
         with httpx.Client(timeout=self.timeout, transport=self.transport, follow_redirects=False) as client:
             for attempt in range(self.retries + 1):
@@ -120,6 +145,9 @@ class Api:
         for form in {self.credential, repr(self.credential)[1:-1], repr(self.credential.encode())[2:-1]}:
             if form:
                 text = text.replace(form, MASK)
+        if self.auth.startswith("query:"):  # as sent, and with "/" left as is; %2b is %2B
+            for form in {quote_plus(self.credential), quote(self.credential)}:
+                text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)
         return text
 
     def _headers(self) -> Mapping[str, str]:
@@ -128,7 +156,7 @@ class Api:
             return {"Authorization": f"Basic {token}", "Accept": "application/json"}
         if self.auth.startswith("header:"):
             return {self.auth.removeprefix("header:"): self.credential, "Accept": "application/json"}
-        if self.auth == "none":
+        if self.auth == "none" or self.auth.startswith("query:"):
             return {"Accept": "application/json"}
         return {"Authorization": f"Bearer {self.credential}", "Accept": "application/json"}
 

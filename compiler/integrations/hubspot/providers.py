@@ -27,10 +27,9 @@ developers.hubspot.com/docs/api-reference/legacy/webhooks; all under ``/webhooks
 
 Authentication: the developer account's API key as the ``hapikey`` query parameter of every call
 (security scheme ``developer_hapikey``, ``in: query``). It is not a portal credential: a private
-app's token or a service key does not manage an app. The shared layer sends credentials only in
-headers, so :class:`DeveloperApi` moves the key into the query and masks it, as sent and
-percent-encoded, in every error. Errors are ``{"status": "error", "message", "correlationId",
-"category"}``; their text is reported, masked.
+app's token or a service key does not manage an app. The shared layer sends it in the query
+(``auth="query:hapikey"``) and masks it, as sent and percent-encoded, in every error. Errors are
+``{"status": "error", "message", "correlationId", "category"}``; their text is reported, masked.
 
 Not verified: what HubSpot answers to a create of a subscription that already exists (the provider
 looks before it creates, so it never asks); that ``GET /settings`` answers 404 when none are set
@@ -40,13 +39,9 @@ HubSpot's lowest documented burst limit of 100 per 10 seconds).
 
 from __future__ import annotations
 
-import hashlib
-import re
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
@@ -73,57 +68,11 @@ FIELDS = {
 IDENTITY = ("event_type", "property_name", "object_type_id")
 
 
-class DeveloperApi(http.Api):
-    """:class:`http.Api` with the developer API key in the ``hapikey`` query parameter, not in a header.
-
-    Every error it raises has the key masked, as sent (percent-encoded) and as typed, whatever raised it:
-    an httpx error or a service answer that quotes the URL would otherwise carry the key.
-    """
-
-    def call(
-        self,
-        resource: str,
-        call: str,
-        method: str,
-        path: str,
-        body: Any = None,
-        pace: tuple[str, float] | None = None,
-        idempotent: bool = True,
-    ) -> Any:
-        keyed = f"{path}{'&' if '?' in path else '?'}{urlencode({QUERY_KEY: self.credential})}"
-        try:
-            return super().call(resource, call, method, keyed, body, pace, idempotent)
-        except http.ApiError:
-            raise
-        except Exception as exc:  # whatever it is, its text may quote the URL
-            raise http.ApiError(resource, call, self.mask(f"{type(exc).__name__}: {exc}")) from None
-
-    def mask(self, text: str) -> str:
-        text = super().mask(text)
-        for form in {quote_plus(self.credential), quote(self.credential)}:  # as sent, and with "/" left as is
-            text = re.sub(re.escape(form), http.MASK, text, flags=re.IGNORECASE)  # %2b is %2B
-        return text
-
-    def _headers(self) -> Mapping[str, str]:
-        return {"Accept": "application/json"}
-
-
-_CLIENTS: dict[tuple[str, str], DeveloperApi] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def api(props: Mapping[str, Any]) -> DeveloperApi:
-    """The process's client for the props' API URL and developer API key: resources created at once share
-    its rate limit. The key indexes it only as a digest."""
+def api(props: Mapping[str, Any]) -> http.Api:
+    """The process's client for the props' API URL and developer API key (the ``hapikey`` query
+    parameter): resources created at once share its rate limit."""
     url, key = str(props.get("api_url") or API), str(props[CREDENTIAL])
-    index = (url, hashlib.sha256(key.encode()).hexdigest())
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(index)
-        if client is None or client.sleep is not SLEEP:
-            client = _CLIENTS[index] = DeveloperApi(
-                base_url=url, credential=key, service=SERVICE, per_second=PER_SECOND, sleep=SLEEP
-            )
-        return client
+    return http.shared(url, key, SERVICE, per_second=PER_SECOND, sleep=SLEEP, auth=f"query:{QUERY_KEY}")
 
 
 def secret_options(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
@@ -206,7 +155,7 @@ class WebhookSubscriptionProvider(ResourceProvider):
         return CreateResult(subscription_id, {**props, "subscription_id": subscription_id})
 
     @staticmethod
-    def _matching(client: DeveloperApi, props: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _matching(client: http.Api, props: Mapping[str, Any]) -> dict[str, Any] | None:
         """The app's subscription to the same event, property and object type, if it has one."""
         listed = client.call(_label(props), "list subscriptions", "GET", f"{_app(props)}/subscriptions")["results"]
         same = [s for s in listed if not any(p in IDENTITY for p, _, _ in subscription_drift(props, s))]
@@ -216,7 +165,7 @@ class WebhookSubscriptionProvider(ResourceProvider):
         return same[0] if same else None
 
     @staticmethod
-    def _set_active(client: DeveloperApi, props: Mapping[str, Any], subscription_id: str) -> None:
+    def _set_active(client: http.Api, props: Mapping[str, Any], subscription_id: str) -> None:
         path = f"{_app(props)}/subscriptions/{subscription_id}"
         call = "resume subscription" if props["active"] else "pause subscription"
         client.call(_label(props), call, "PATCH", path, {"active": bool(props["active"])})
