@@ -11,7 +11,13 @@ output and run the offline plan. Every environment has two identities:
 - **reader**: scheduled drift detection and integration tests, from the default
   branch (``repo:<repo>:ref:refs/heads/<branch>``). It is trusted by a read-only
   AWS role and by a Pulumi Cloud team that may read the stack and open its ESC
-  environment, never change them.
+  environment, never change them. The rotation workflow's reminder job acts as it too.
+- **rotator**: only where sophia-iac rotates a secret of the environment: the rotation
+  workflow's rotate job, from the default branch only, in its own GitHub environment
+  (``<env>-rotation``, subject ``repo:<repo>:environment:<env>-rotation``). No AWS role
+  trusts it; its Pulumi Cloud team may open the environment's ESC environments and write
+  only the rotated one (the values it rotates and their records), and has no stack
+  permission. The issuer trusts its subject from that workflow at the default branch only.
 
 Every name derived here (stacks, roles, teams, subjects) is derived nowhere else.
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .homes import rotated_paths
 from .integrations.base import CLOUD, REPOSITORY, STACKS
 from .model import Environment, Integration, Model
 
@@ -33,10 +40,13 @@ DEFAULT_RELEASE_TAGS = "v*"
 DEFAULT_DRIFT_CRON = "17 5 * * *"
 # Pulumi Cloud stack permissions (TeamStackPermissionScope): read allows previews, edit allows updates.
 STACK_READ, STACK_EDIT = 101, 102
+STACK_NONE = 0  # no permission on the stack: no TeamStackPermission at all
 # The generated workflows, by what they do; each identity trusts only the workflows meant to use it.
 CHECKS_WORKFLOW = "specs.yml"
 DEPLOY_WORKFLOW = "deploy.yml"
-READER_WORKFLOWS = ("drift.yml", "integration-tests.yml")
+ROTATION_WORKFLOW = "rotate-secrets.yml"
+# The reader also keeps the rotation reminder issue (the rotation workflow's remind job).
+READER_WORKFLOWS = ("drift.yml", "integration-tests.yml", ROTATION_WORKFLOW)
 # Failure notifications outside a deploy job run in this GitHub environment (no reviewers), which
 # the bootstrap of the org-wide stack creates with the first alert route's webhook as its only secret.
 NOTIFICATIONS_ENVIRONMENT = "notifications"
@@ -52,10 +62,21 @@ class Identity:
     aws_role_arn: str
     pulumi_team: str
     writes: bool
+    # Writes the rotated ESC environment (the rotator: no stack permission, no AWS role).
+    rotates: bool = False
 
     @property
     def stack_permission(self) -> int:
+        if self.rotates:
+            return STACK_NONE
         return STACK_EDIT if self.writes else STACK_READ
+
+    @property
+    def workflows(self) -> tuple[str, ...]:
+        """The generated workflows whose jobs may act as this identity."""
+        if self.writes:
+            return (DEPLOY_WORKFLOW,)
+        return (ROTATION_WORKFLOW,) if self.rotates else READER_WORKFLOWS
 
 
 @dataclass(frozen=True)
@@ -79,13 +100,16 @@ class StackAccess:
     gate: Gate
     deploy: Identity
     reader: Identity
+    # Where sophia-iac rotates a secret of the environment: the rotate job's identity and GitHub environment.
+    rotator: Identity | None
+    rotation_gate: Gate | None
     drift_cron: str
     aws_audience: str
     org_wide: bool
 
     @property
-    def identities(self) -> tuple[Identity, Identity]:
-        return (self.deploy, self.reader)
+    def identities(self) -> tuple[Identity, ...]:
+        return (self.deploy, self.reader) + ((self.rotator,) if self.rotator else ())
 
 
 def pulumi_audience(organization: str) -> str:
@@ -103,6 +127,11 @@ def environment_subject(model: Model, environment: str) -> str:
 
 def branch_subject(model: Model, branch: str) -> str:
     return f"repo:{model.project.repository}:ref:refs/heads/{branch}"
+
+
+def rotation_environment(env: Environment) -> str:
+    """The GitHub environment the rotation workflow's rotate job of ``env`` runs in."""
+    return f"{env.name}-rotation"
 
 
 def stack_name(model: Model, env: Environment) -> str:
@@ -129,6 +158,24 @@ def _gate(model: Model, env: Environment) -> Gate:
         tags = str(_config(model, REPOSITORY, env).get("releaseTagPattern", DEFAULT_RELEASE_TAGS))
         return Gate(env.name, None, tags, env.reviewers)
     return Gate(env.name, None, None, env.reviewers)  # a pull request's ref cannot be restricted
+
+
+def _rotator(model: Model, env: Environment) -> tuple[Identity | None, Gate | None]:
+    """The rotator identity and its GitHub environment, where sophia-iac rotates a secret of ``env``."""
+    if not rotated_paths(model, env):
+        return None, None
+    gate = Gate(rotation_environment(env), model.project.default_branch, None, ())
+    project = model.project.pulumi_project
+    rotator = Identity(
+        "rotator",
+        environment_subject(model, gate.name),
+        "",
+        "",
+        f"{project}-{env.name}-rotator",
+        writes=False,
+        rotates=True,
+    )
+    return rotator, gate
 
 
 def _identities(model: Model, env: Environment) -> tuple[Identity, Identity]:
@@ -172,6 +219,7 @@ def stacks(model: Model) -> list[StackAccess]:
     out = []
     for env in model.environments:
         deploy, reader = _identities(model, env)
+        rotator, rotation_gate = _rotator(model, env)
         out.append(
             StackAccess(
                 env,
@@ -181,6 +229,8 @@ def stacks(model: Model) -> list[StackAccess]:
                 _gate(model, env),
                 deploy,
                 reader,
+                rotator,
+                rotation_gate,
                 str(_config(model, STACKS, env).get("driftSchedule", DEFAULT_DRIFT_CRON)),
                 str((_config(model, CLOUD, env).get("oidc") or {}).get("audience", AWS_AUDIENCE)),
                 env is owner,
@@ -225,6 +275,7 @@ def _identity_settings(identity: Identity) -> dict[str, Any]:
         "awsRole": identity.aws_role,
         "pulumiTeam": identity.pulumi_team,
         "writes": identity.writes,
+        "rotates": identity.rotates,
         "stackPermission": identity.stack_permission,
     }
 
@@ -238,9 +289,14 @@ def _gate_settings(gate: Gate) -> dict[str, Any]:
     return out
 
 
-def workflow_ref(model: Model, workflow: str) -> str:
-    """The ``job_workflow_ref`` claim of a job of one generated workflow, at any ref."""
-    return f"{model.project.repository}/{model.project.workflows_dir}/{workflow}@*"
+def workflow_ref(model: Model, workflow: str, ref: str = "*") -> str:
+    """The ``job_workflow_ref`` claim of a job of one generated workflow, at ``ref`` (any ref: ``*``)."""
+    return f"{model.project.repository}/{model.project.workflows_dir}/{workflow}@{ref}"
+
+
+def _trusted_ref(model: Model, identity: Identity) -> str:
+    """The ref the issuer trusts ``identity``'s workflows at: the rotator's at the default branch only."""
+    return f"refs/heads/{model.project.default_branch}" if identity.rotates else "*"
 
 
 def issuer_policies(model: Model) -> list[dict[str, Any]]:
@@ -251,11 +307,15 @@ def issuer_policies(model: Model) -> list[dict[str, Any]]:
     return [
         {
             "team": identity.pulumi_team,
-            "rules": {"aud": audience, "job_workflow_ref": workflow_ref(model, workflow), "sub": identity.subject},
+            "rules": {
+                "aud": audience,
+                "job_workflow_ref": workflow_ref(model, workflow, _trusted_ref(model, identity)),
+                "sub": identity.subject,
+            },
         }
         for stack in stacks(model)
         for identity in stack.identities
-        for workflow in ((DEPLOY_WORKFLOW,) if identity.writes else READER_WORKFLOWS)
+        for workflow in identity.workflows
     ]
 
 
@@ -286,6 +346,8 @@ def bootstrap_settings(model: Model, env: Environment) -> dict[str, Any]:
         "awsAudience": stack.aws_audience,
         "orgWide": stack.org_wide,
     }
+    if stack.rotation_gate:
+        out["rotationEnvironment"] = _gate_settings(stack.rotation_gate)
     if stack.org_wide:
         out["notificationsEnvironment"] = {
             "name": NOTIFICATIONS_ENVIRONMENT,

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .access import (
+    ROTATION_WORKFLOW,
+    STACK_NONE,
+    STACK_READ,
     branch_subject,
     environment_subject,
     of_role,
@@ -34,12 +37,13 @@ from .access import (
     workflow_ref,
 )
 from .diagnostics import Diagnostic, Location, error
+from .homes import bootstrap_only, rotated_paths
 from .integrations import with_role
 from .integrations.base import CLOUD, REPOSITORY, STACKS
 from .load import Document, JsonPath, format_path, trusted_data
 from .model import Environment, Model
 from .secrets_scan import strings_and_keys
-from .targets.esc import bootstrap_only, reference
+from .targets.esc import reference
 
 AWS_LOGIN = "aws-actions/configure-aws-credentials"
 PULUMI_LOGIN = "pulumi/auth-actions"
@@ -330,6 +334,12 @@ class Trusted:
     pulumi_team: str
     writes: bool
     stack_permission: int
+    rotates: bool  # writes the rotated ESC environment
+
+    @property
+    def changes_something(self) -> bool:
+        """Whether it can change anything: the stack, or the values the pipeline reads."""
+        return self.writes or self.rotates or self.stack_permission not in (STACK_NONE, STACK_READ)
 
 
 def identities(art: Artifacts) -> list[Trusted]:
@@ -343,6 +353,7 @@ def identities(art: Artifacts) -> list[Trusted]:
             str(i["pulumiTeam"]),
             bool(i["writes"]),
             int(i["stackPermission"]),
+            bool(i.get("rotates", False)),
         )
         for env, config in sorted(art.bootstrap.items())
         for kind, i in sorted(((config.get("access") or {}).get("identities") or {}).items())
@@ -376,6 +387,7 @@ def oidc_trust(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]
     trusted = identities(art)
     out = _collisions(model, art, trusted, where)
     out += _writers_reachable_from_pull_requests(model, art, trusted, where)
+    out += _rotators_pinned(model, art, trusted)
     for job in art.jobs:
         out += _job_trust(model, art, job, trusted, where)
     return out
@@ -421,7 +433,8 @@ def _gate(model: Model, art: Artifacts, name: str) -> Mapping[str, Any] | None:
         if _enabled(config, model, REPOSITORY) is None:
             continue
         access = config.get("access") or {}
-        for gate in (access.get("githubEnvironment"), access.get("notificationsEnvironment")):
+        gates = ("githubEnvironment", "notificationsEnvironment", "rotationEnvironment")
+        for gate in (access.get(key) for key in gates):
             if gate and gate.get("name") == name:
                 return dict(gate)
     return None
@@ -433,11 +446,12 @@ def _writers_reachable_from_pull_requests(
     out = []
     for t in trusted:
         exists = _has_role(model, art, t) or _issuer_allows(model, art, t)
-        if not (t.writes or t.stack_permission != 101) or not exists:
+        if not t.changes_something or not exists:
             continue
         if not pull_request_reachable(model, art, t.subject):
             continue
-        what = f"the {t.kind} identity of '{t.env}' (IAM role {t.aws_role}, Pulumi team {t.pulumi_team}) can change"
+        role = f"IAM role {t.aws_role}, " if t.aws_role else ""
+        what = f"the {t.kind} identity of '{t.env}' ({role}Pulumi team {t.pulumi_team}) can change"
         if _gate(model, art, t.env) is None:
             out.append(
                 error(
@@ -461,6 +475,29 @@ def _writers_reachable_from_pull_requests(
                 hint="deploy it on push (from the default branch) or release; pull requests get the offline plan",
             )
         )
+    return out
+
+
+def _rotators_pinned(model: Model, art: Artifacts, trusted: Sequence[Trusted]) -> list[Diagnostic]:
+    """The issuer trusts a rotator team from the rotation workflow at the default branch only: its team may
+    write the values the pipeline reads, so the workflow at another ref (a pushed branch) must not get it."""
+    owner = art.bootstrap.get(org_wide_environment(model).name, {})
+    policies = ((owner.get("access") or {}).get("oidcIssuer") or {}).get("policies", [])
+    elsewhere = workflow_ref(model, ROTATION_WORKFLOW, "refs/heads/not-" + model.project.default_branch)
+    out = []
+    for t in trusted:
+        for policy in policies:
+            pattern = str((policy.get("rules") or {}).get("job_workflow_ref", "*"))
+            if t.rotates and policy.get("team") == t.pulumi_team and fnmatch.fnmatchcase(elsewhere, pattern):
+                out.append(
+                    error(
+                        None,
+                        "E502",
+                        f"the OIDC issuer gives the rotator team {t.pulumi_team} to {pattern}, not only to "
+                        f"{ROTATION_WORKFLOW} at refs/heads/{model.project.default_branch}",
+                        hint="a generator bug: please report it",
+                    )
+                )
     return out
 
 
@@ -516,8 +553,9 @@ def _trust_problem(
 
 
 def _has_role(model: Model, art: Artifacts, t: Trusted) -> bool:
-    """Whether the IAM role of an identity exists: the cloud integration's bootstrap creates it."""
-    return _enabled(art.bootstrap.get(t.env, {}), model, CLOUD) is not None
+    """Whether the IAM role of an identity exists: the cloud integration's bootstrap creates it (an identity
+    without a role name has none)."""
+    return bool(t.aws_role) and _enabled(art.bootstrap.get(t.env, {}), model, CLOUD) is not None
 
 
 def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = None) -> bool:
@@ -526,14 +564,21 @@ def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = N
     if _enabled(owner, model, STACKS) is None or _enabled(art.bootstrap.get(t.env, {}), model, STACKS) is None:
         return False
     issuer = (owner.get("access") or {}).get("oidcIssuer") or {}
-    # The claim a job of that workflow presents, at some ref, matched against each policy's pattern.
-    claim = workflow_ref(model, job.workflow).replace("@*", "@<any ref>") if job else None
+    # The claim a job of that workflow presents, at the ref it runs at, matched against each policy's pattern.
+    claim = workflow_ref(model, job.workflow, _job_ref(model, art, job)) if job else None
     return any(
         p.get("team") == t.pulumi_team
         and (p.get("rules") or {}).get("sub") == t.subject
         and (claim is None or fnmatch.fnmatchcase(claim, str((p.get("rules") or {}).get("job_workflow_ref", ""))))
         for p in issuer.get("policies", [])
     )
+
+
+def _job_ref(model: Model, art: Artifacts, job: Job) -> str:
+    """The ref a job runs at: its GitHub environment's one branch where it admits only that, else any ref."""
+    gate = _gate(model, art, job.environment) if job.environment else None
+    branch = str((gate or {}).get("branchPattern") or "")
+    return f"refs/heads/{branch}" if branch and not any(c in branch for c in "*?[") else "<any ref>"
 
 
 def _target_env(model: Model, job: Job) -> str | None:
@@ -543,7 +588,9 @@ def _target_env(model: Model, job: Job) -> str | None:
     for inputs in job.inputs(ESC_OPEN):
         name = str(inputs.get("environment", "")).split("/", 1)[-1]
         return next((e.name for e in model.environments if e.esc_environment == name), None)
-    return None
+    # A job that only reads through the Pulumi Cloud API (the reminder) names its environment in ENVIRONMENT.
+    named = str((job.data.get("env") or {}).get("ENVIRONMENT", ""))
+    return named if any(e.name == named for e in model.environments) else None
 
 
 def _at_workflow(job: Job, message: str, code: str = "E502") -> Diagnostic:
@@ -612,6 +659,29 @@ def _esc_problems(
                 None, "E503", f"{file}, which the pipeline opens, references {env.esc_bootstrap_secrets} (admin-only)"
             )
         )
+    return out + _rotated_problems(model, env, definition, file)
+
+
+def _rotated_problems(model: Model, env: Environment, definition: Mapping[str, Any], file: str) -> list[Diagnostic]:
+    """A value the rotator writes is read from where it writes it, and nothing else is read from there: the
+    rotator team may write the rotated environment, so a reference to any other path in it would let the
+    rotation workflow set a value it does not rotate; a rotated one read from the secrets environment would
+    keep its old credential."""
+    rotated = rotated_paths(model, env)
+    refs = [text for _, text, is_key in strings_and_keys(definition.get("values"), ()) if not is_key]
+    out = []
+    for home in (env.esc_rotated, env.esc_secrets):
+        prefix = reference(home, "").removesuffix("}")
+        for path in sorted({t[len(prefix) :].removesuffix("}") for t in refs if t.startswith(prefix)}):
+            if home == env.esc_rotated and path not in rotated:
+                problem = "which the rotation workflow may write but sophia-iac does not rotate"
+            elif home == env.esc_secrets and path in rotated:
+                problem = f"which sophia-iac rotates into {env.esc_rotated}: it would keep the old credential"
+            else:
+                continue
+            out.append(error(None, "E503", f"{file} reads {path} from {home}, {problem}"))
+    if env.esc_rotated in [str(i) for i in definition.get("imports") or []]:
+        out.append(error(None, "E503", f"{file} imports {env.esc_rotated}, which the rotation workflow may write"))
     return out
 
 

@@ -90,6 +90,8 @@ class Environment:
     region: str
     esc_environment: str
     esc_secrets: str
+    # The ESC environment of the values sophia-iac rotates, and their records (only the rotator writes it).
+    esc_rotated: str
     # The admin-only ESC environment of the bootstrap's own credentials.
     esc_bootstrap_secrets: str
     alert_route: str | None
@@ -254,6 +256,7 @@ def _environment(doc: Document) -> Environment:
         cloud["region"],
         esc["environment"],
         esc["secretsEnvironment"],
+        esc.get("rotatedEnvironment", esc["environment"] + "-rotated"),
         esc.get("bootstrapSecretsEnvironment", esc["environment"] + "-bootstrap-secrets"),
         spec.get("alertRoute"),
         spec.get("protect", spec["tier"] == "production"),

@@ -169,3 +169,72 @@ def test_the_reads_a_stack_config_declares_are_what_the_contract_compares() -> N
         "generated/esc/production.yaml maps sophia-ai:vercelApiToken, which the pulumi program never reads in "
         "'production'"
     ]
+
+
+def test_the_rotate_job_outside_its_github_environment_presents_a_subject_its_team_does_not_trust() -> None:
+    _, rendered, _ = bundled()
+    tamper(rendered, "workflows", "rotate-secrets.yml", "    environment: production-rotation\n", "")
+    (found,) = codes(rendered)
+    assert found.startswith("rotate-secrets.yml: job 'rotate-production' presents repo:payready/sophia-ai:ref:")
+    # Outside its GitHub environment the job could run at any ref: the issuer trusts it at main only.
+    assert found.endswith(
+        "to Pulumi Cloud team sophia-ai-production-rotator, which no bootstrap stack creates or trusts"
+    )
+
+
+def test_a_rotated_value_read_from_the_secrets_environment_keeps_the_old_credential() -> None:
+    _, rendered, _ = bundled()
+    tamper(
+        rendered, "generated", "esc/production.yaml", "production-rotated.openrouter", "production-secrets.openrouter"
+    )
+    assert codes(rendered) == [
+        "generated/esc/production.yaml reads openrouter.apiKey from sophia-ai/production-secrets, which sophia-iac "
+        "rotates into sophia-ai/production-rotated: it would keep the old credential"
+    ]
+
+
+def test_nothing_but_a_rotated_value_is_read_from_where_the_rotator_writes() -> None:
+    _, rendered, _ = bundled()
+    tamper(
+        rendered,
+        "generated",
+        "esc/production.yaml",
+        "production-secrets.portkey.apiKey",
+        "production-rotated.portkey.apiKey",
+    )
+    assert codes(rendered) == [
+        "generated/esc/production.yaml reads portkey.apiKey from sophia-ai/production-rotated, which the rotation "
+        "workflow may write but sophia-iac does not rotate"
+    ]
+
+
+def test_a_rotation_environment_admitting_any_branch_lets_pull_request_code_write_the_rotated_values() -> None:
+    _, rendered, _ = bundled()
+    block = (
+        "      name: production-rotation\n      reviewers: []\n      canAdminsBypass: false\n"
+        "      branchPattern: main\n"
+    )
+    tamper(
+        rendered,
+        "generated",
+        "bootstrap/Pulumi.production.yaml",
+        block,
+        block.replace("      branchPattern: main\n", ""),
+    )
+    found = codes(rendered)
+    assert (
+        "the rotator identity of 'production' (Pulumi team sophia-ai-production-rotator) can change the stack and "
+        "trusts repo:payready/sophia-ai:environment:production-rotation, which pull-request code can present"
+    ) in found
+
+
+def test_the_rotator_team_is_given_to_its_workflow_at_the_default_branch_only() -> None:
+    _, rendered, _ = bundled()
+    sub = '\n            sub: "repo:payready/sophia-ai:environment:production-rotation"'
+    workflow = "payready/sophia-ai/.github/workflows/rotate-secrets.yml"
+    config = "bootstrap/Pulumi.production.yaml"
+    tamper(rendered, "generated", config, f'"{workflow}@refs/heads/main"{sub}', f'"{workflow}@*"{sub}')
+    assert codes(rendered) == [
+        f"the OIDC issuer gives the rotator team sophia-ai-production-rotator to {workflow}@*, not only to "
+        "rotate-secrets.yml at refs/heads/main"
+    ]

@@ -95,8 +95,25 @@ def test_provider_authenticates_as_the_app_with_the_key_from_esc(runs: dict[str,
 
 
 def own(run: StackRun, kind: str) -> list[dict]:
-    """Resources of this stack's own GitHub environment (not the shared notifications one)."""
-    return [r for r in of_type(run, kind) if r["inputs"].get("environment") != NOTIFICATIONS_ENVIRONMENT]
+    """Resources of this stack's own GitHub environment (not the shared notifications one, nor its rotation's)."""
+    others = (NOTIFICATIONS_ENVIRONMENT, *(f"{e}-rotation" for e in ENVIRONMENTS))
+    return [r for r in of_type(run, kind) if r["inputs"].get("environment") not in others]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_rotation_environment_admits_only_the_default_branch_and_holds_no_secret(
+    runs: dict[str, StackRun], env: str
+) -> None:
+    name = f"{env}-rotation"
+    (environment,) = [r for r in of_type(runs[env], "RepositoryEnvironment") if r["inputs"]["environment"] == name]
+    inputs = environment["inputs"]
+    assert inputs["deploymentBranchPolicy"] == {"customBranchPolicies": True, "protectedBranches": False}
+    assert inputs["canAdminsBypass"] is False and "reviewers" not in inputs
+    (policy,) = [
+        p for p in of_type(runs[env], "RepositoryEnvironmentDeploymentPolicy") if p["inputs"]["environment"] == name
+    ]
+    assert policy["inputs"] == {"environment": name, "repository": REPOSITORY, "branchPattern": "main"}
+    assert [s for s in of_type(runs[env], "ActionsEnvironmentSecret") if s["inputs"]["environment"] == name] == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -240,7 +257,9 @@ def test_token_authentication(project: Callable[[Path | None], Path], cli: Calla
 def test_notifications_environment_only_in_the_production_stack(runs: dict[str, StackRun], env: str) -> None:
     """Non-deploy workflows notify Slack from this environment, so no secret is used outside one."""
     shared = [
-        r for r in of_type(runs[env], "RepositoryEnvironment") if r not in own(runs[env], "RepositoryEnvironment")
+        r
+        for r in of_type(runs[env], "RepositoryEnvironment")
+        if r["inputs"]["environment"] == NOTIFICATIONS_ENVIRONMENT
     ]
     secrets = [
         r for r in of_type(runs[env], "ActionsEnvironmentSecret") if r["inputs"]["environment"] == "notifications"
@@ -256,7 +275,7 @@ def test_notifications_environment_only_in_the_production_stack(runs: dict[str, 
     (policy,) = [
         p
         for p in of_type(runs[env], "RepositoryEnvironmentDeploymentPolicy")
-        if p not in own(runs[env], "RepositoryEnvironmentDeploymentPolicy")
+        if p["inputs"]["environment"] == NOTIFICATIONS_ENVIRONMENT
     ]
     assert policy["inputs"] == {
         "environment": NOTIFICATIONS_ENVIRONMENT,

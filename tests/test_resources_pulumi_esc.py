@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi_pulumiservice as pulumiservice
 import pytest
+import yaml
 
 from compiler.harness import StackRun
 from compiler.model import thaw
@@ -72,7 +73,7 @@ def test_provider_token_is_the_secret_from_esc(runs: dict[str, StackRun], env: s
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_esc_environment_is_the_generated_definition(runs: dict[str, StackRun], env: str) -> None:
-    (environment,) = of_type(runs[env], "Environment")
+    environment = next(e for e in of_type(runs[env], "Environment") if e["name"] == f"{NAME}.environment")
     project, name = ENV[env].esc_environment.split("/", 1)
     inputs = environment["inputs"]
     assert environment["name"] == f"{NAME}.environment"
@@ -84,6 +85,22 @@ def test_esc_environment_is_the_generated_definition(runs: dict[str, StackRun], 
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_rotated_environment_is_created_from_its_definition_and_then_left_to_the_rotator(
+    runs: dict[str, StackRun], env: str
+) -> None:
+    (rotated,) = [e for e in of_type(runs[env], "Environment") if e["name"] == f"{NAME}.rotated"]
+    project, name = ENV[env].esc_rotated.split("/", 1)
+    inputs = rotated["inputs"]
+    assert (inputs["organization"], inputs["project"], inputs["name"]) == (ORG, project, name)
+    text = (platform_generated() / "esc" / f"{env}-rotated.yaml").read_text(encoding="utf-8")
+    assert inputs["yaml"]["text"] == text
+    assert yaml.safe_load(text) == {"imports": [ENV[env].esc_secrets], "values": {}}
+    # The rotation workflow writes it: an update from the definition would wipe the rotated credentials.
+    assert rotated["ignoreChanges"] == ["yaml"]
+    assert rotated["protect"] is rotated["retainOnDelete"] is protected(env)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], env: str) -> None:
     environment = of_type(runs[env], "Environment")[0]
     config_env = ENV[env].esc_environment.split("/", 1)
@@ -92,7 +109,8 @@ def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], en
     for team in config(env)["teams"]:
         go = {"8h": "8h0m0s", "1h": "1h0m0s"}  # as the provider reads it back, so a refresh sees no change
         duration = {"maxOpenDuration": go[team["maxOpenDuration"]]} if "maxOpenDuration" in team else {}
-        for suffix, (project, name) in (("", config_env), (".secrets", secrets_env)):
+        rotated_env = ENV[env].esc_rotated.split("/", 1)
+        for suffix, (project, name) in (("", config_env), (".secrets", secrets_env), (".rotated", rotated_env)):
             expected[f"{NAME}.permission.{team['name']}{suffix}"] = {
                 "organization": ORG,
                 "project": project,
@@ -103,7 +121,7 @@ def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], en
             }
     permissions = [p for p in of_type(runs[env], "TeamEnvironmentPermission") if ".permission." in p["name"]]
     assert {p["name"]: p["inputs"] for p in permissions} == expected
-    on_generated = [p for p in permissions if not p["name"].endswith(".secrets")]
+    on_generated = [p for p in permissions if not p["name"].endswith((".secrets", ".rotated"))]
     assert all(environment["urn"] in p["dependencies"] for p in on_generated)
 
 
@@ -113,7 +131,7 @@ def test_team_permissions_follow_the_production_override(runs: dict[str, StackRu
         return {
             p["inputs"]["team"]: (p["inputs"]["permission"], p["inputs"].get("maxOpenDuration"))
             for p in found
-            if not p["name"].endswith(".secrets")
+            if not p["name"].endswith((".secrets", ".rotated"))
         }
 
     assert levels("production") == {"platform": ("admin", "1h0m0s"), "developers": ("read", None)}
@@ -136,23 +154,25 @@ def test_one_machine_team_per_identity_with_least_privilege(runs: dict[str, Stac
     run = runs[env]
     (stack,) = of_type(run, "Stack")
     teams = {t["inputs"]["name"]: t for t in of_type(run, "Team")}
-    assert set(teams) == {f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader"}
+    rotator = f"sophia-ai-{env}-rotator"
+    assert set(teams) == {f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader", rotator}
     assert all(t["inputs"]["teamType"] == "pulumi" and t["inputs"]["members"] == [] for t in teams.values())
     stack_permissions = {p["inputs"]["team"]: p for p in of_type(run, "TeamStackPermission")}
     assert {t: p["inputs"]["permission"] for t, p in stack_permissions.items()} == {
         f"sophia-ai-{env}-deploy": 102,  # edit: pulumi up
         f"sophia-ai-{env}-reader": 101,  # read: previews only
-    }
+    }  # the rotator: no stack permission at all
     for permission in stack_permissions.values():
         # The stack exists before anything targets it.
         assert stack["urn"] in permission["dependencies"]
         assert (permission["inputs"]["project"], permission["inputs"]["stack"]) == ("sophia-ai", env)
     esc = [p["inputs"] for p in of_type(run, "TeamEnvironmentPermission") if ".team." in p["name"]]
     environments = {(p["team"], p["project"], p["environment"], p["permission"]) for p in esc}
+    # Every team opens the three ESC environments; only the rotator writes, and only the rotated one.
     assert environments == {
-        (team, *where.split("/", 1), "open")
+        (team, *where.split("/", 1), "write" if (team, where) == (rotator, ENV[env].esc_rotated) else "open")
         for team in teams
-        for where in (ENV[env].esc_environment, ENV[env].esc_secrets)
+        for where in (ENV[env].esc_environment, ENV[env].esc_secrets, ENV[env].esc_rotated)
     }
 
 
@@ -171,8 +191,11 @@ def test_only_the_org_wide_stack_registers_the_oidc_issuer(runs: dict[str, Stack
     expected = []
     for e in ENVIRONMENTS:
         expected.append((f"sophia-ai-{e}-deploy", f"repo:{repo}:environment:{e}", f"{workflows}/deploy.yml@*"))
-        for reader in ("drift.yml", "integration-tests.yml"):
+        for reader in ("drift.yml", "integration-tests.yml", "rotate-secrets.yml"):
             expected.append((f"sophia-ai-{e}-reader", f"repo:{repo}:ref:refs/heads/main", f"{workflows}/{reader}@*"))
+        # The rotator: its own GitHub environment's subject, from the rotation workflow at main only.
+        rotation = f"{workflows}/rotate-secrets.yml@refs/heads/main"
+        expected.append((f"sophia-ai-{e}-rotator", f"repo:{repo}:environment:{e}-rotation", rotation))
     policies = inputs["policies"]
     assert [(p["teamName"], p["rules"]["sub"], p["rules"]["job_workflow_ref"]) for p in policies] == expected
     for policy in policies:
@@ -235,7 +258,7 @@ def test_component_outputs_name_no_secret_value(runs: dict[str, StackRun], env: 
     outputs = component(runs[env])["outputs"]
     assert outputs["escEnvironment"] == f"{ORG}/{ENV[env].esc_environment}"
     assert outputs["stack"] == f"{ORG}/{MODEL.project.pulumi_project}/{env}"
-    assert outputs["teams"] == [f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader"]
+    assert outputs["teams"] == [f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader", f"sophia-ai-{env}-rotator"]
     assert outputs.get("oidcIssuer") == ("sophia-ai-github-actions" if env == "production" else None)
     assert set(outputs["webhooks"]) == {"environment", "stack"}
     assert "mock-secret" not in repr(outputs)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler import rotation
+from compiler import homes, rotation
 from compiler.integrations.openrouter import rotate as openrouter_rotate
 from compiler.rotation import state as records
 from compiler.rotation.esc import Esc
@@ -31,7 +31,7 @@ from tests.fakes.openrouter_keys import Server as OpenRouterServer
 TOKEN = "pul-" + "t0k3n" * 8
 MANAGEMENT = "sk-or-v1-" + "m4n4g3" * 10
 OLD_KEY = "sk-or-v1-" + "0ld" * 20
-ORG, PROJECT, SECRETS_ENV = "payready", "sophia-ai", "production-secrets"
+ORG, PROJECT, SECRETS_ENV, ROTATED_ENV = "payready", "sophia-ai", "production-secrets", "production-rotated"
 PATH = "openrouter.apiKey"
 START = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
@@ -66,10 +66,16 @@ class World:
         return self.runner(after).run(**{"due": True, "secret": None, "dry_run": False, **kwargs})
 
     def values(self) -> dict[str, Any]:
-        return dict(self.esc.decrypted(ORG, PROJECT, SECRETS_ENV)["values"])
+        return dict(self.esc.decrypted(ORG, PROJECT, ROTATED_ENV)["values"])
 
     def current_key(self) -> str:
-        return str(self.values()["openrouter"]["apiKey"]["fn::secret"])
+        """The value the pipeline reads: the rotated environment's, else (before the first rotation) the one
+        it imports from the secrets environment (ESC merges imports under the importer's values)."""
+        for env in (ROTATED_ENV, SECRETS_ENV):
+            found = self.esc.decrypted(ORG, PROJECT, env)["values"].get("openrouter", {}).get("apiKey")
+            if found is not None:
+                return str(found["fn::secret"])
+        raise AssertionError("no value at openrouter.apiKey")
 
     def record(self) -> dict[str, Any]:
         return dict(self.values().get(records.RECORDS, {}).get(PATH, {}))
@@ -90,6 +96,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "values": {"openrouter": {"apiKey": {"fn::secret": OLD_KEY}, "managementKey": {"fn::secret": MANAGEMENT}}}
     }
     store.put(ORG, PROJECT, SECRETS_ENV, yaml.safe_dump(initial))
+    # As the bootstrap creates it (generated/esc/production-rotated.yaml): importing the secrets environment.
+    store.put(ORG, PROJECT, ROTATED_ENV, yaml.safe_dump({"imports": [f"{PROJECT}/{SECRETS_ENV}"], "values": {}}))
     service = OpenRouter(MANAGEMENT)
     with esc_api.Server(store) as esc_server:
         served = OpenRouterServer(service)
@@ -111,7 +119,7 @@ def test_methods_are_chosen_from_the_policy_and_the_types_rotators() -> None:
     assert items[("openrouter/management-key", "production")].method == rotation.REMINDER
     automatic_unhandled = items[("snowflake/private-key", "production")]
     assert automatic_unhandled.method == rotation.REMINDER and "no rotator" in automatic_unhandled.why
-    assert items[("openrouter/api-key", "production")].esc_environment == f"{PROJECT}/{SECRETS_ENV}"
+    assert items[("openrouter/api-key", "production")].esc_environment == f"{PROJECT}/{ROTATED_ENV}"
 
 
 def test_a_full_rotation_writes_the_new_key_and_its_record_and_keeps_the_old_one_valid(world: World) -> None:
@@ -138,9 +146,9 @@ def test_a_full_rotation_writes_the_new_key_and_its_record_and_keeps_the_old_one
 
 
 def test_dry_run_changes_nothing(world: World) -> None:
-    revision = world.esc.revision(ORG, PROJECT, SECRETS_ENV)
+    revision = world.esc.revision(ORG, PROJECT, ROTATED_ENV)
     assert [(o.action, o.secret) for o in world.rotate(dry_run=True)] == [("would-rotate", "openrouter/api-key")]
-    assert world.esc.revision(ORG, PROJECT, SECRETS_ENV) == revision and world.openrouter.keys == {}
+    assert world.esc.revision(ORG, PROJECT, ROTATED_ENV) == revision and world.openrouter.keys == {}
     assert world.current_key() == OLD_KEY
 
 
@@ -199,9 +207,9 @@ def test_a_lost_esc_answer_and_a_concurrent_edit_are_survived(world: World) -> N
 
     def edit(at: str) -> None:
         if at == "verified":  # someone edits the environment between the claim and the write
-            definition = yaml.safe_load(world.esc.definition(ORG, PROJECT, SECRETS_ENV))
+            definition = yaml.safe_load(world.esc.definition(ORG, PROJECT, ROTATED_ENV))
             definition["values"]["edited"] = "by hand"
-            world.esc.put(ORG, PROJECT, SECRETS_ENV, yaml.safe_dump(definition))
+            world.esc.put(ORG, PROJECT, ROTATED_ENV, yaml.safe_dump(definition))
 
     assert [o.action for o in world.rotate(after=edit)] == ["rotated"]
     assert world.values()["edited"] == "by hand" and len(world.mine()) == 2
@@ -384,7 +392,7 @@ def test_a_policy_without_overlap_cannot_be_rotated_automatically() -> None:
     from dataclasses import replace
 
     item = next(p for p in rotation.planned(platform_model(), "production") if p.label == "openrouter/api-key")
-    method, why = rotation._method(item.integration, item.secret, replace(item.policy, overlap=None))
+    method, why = homes.method(item.integration, item.secret, replace(item.policy, overlap=None))
     assert method == rotation.REMINDER and "no overlap" in why
 
 
@@ -412,3 +420,40 @@ def test_in_github_actions_the_new_key_is_masked_in_the_log(world: World, capsys
     runner.environ = {**runner.environ, "GITHUB_ACTIONS": "true"}
     runner.run(due=True, secret=None, dry_run=False)
     assert f"::add-mask::{world.current_key()}" in capsys.readouterr().out
+
+
+class Reads(dict[str, str]):
+    """An environment whose reads are recorded."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+
+def test_the_rotate_job_exports_every_variable_the_rotation_reads(world: World) -> None:
+    from tests.test_workflows import WORKFLOWS, load
+
+    job = load(WORKFLOWS / "rotate-secrets.yml")["jobs"]["rotate-production"]
+    (opened,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/esc-action@")]
+    exported = set(opened["with"]["export-environment-variables"].split(","))
+    assert exported == set(rotation.variables(platform_model(), "production"))
+    # What the ESC environment would export, restricted as the job restricts it.
+    everything = {"OPENROUTER_MANAGEMENT_KEY": MANAGEMENT, "OPENROUTER_API_KEY": OLD_KEY, "PORTKEY_API_KEY": "x"}
+    environ = Reads({k: v for k, v in everything.items() if k in exported})
+    runner = world.runner()
+    runner.environ = environ
+    assert [o.action for o in runner.run(due=True, secret=None, dry_run=False)] == ["rotated"]
+    read = {name for name in environ.read if not name.startswith(("SOPHIA_IAC_", "GITHUB_", "RUNNER_"))}
+    assert read and read <= exported, read - exported

@@ -21,7 +21,7 @@ from tests.conftest import CASES, ROOT, Result
 
 BIN = Path(sys.executable).parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-NAMES = ["deploy.yml", "drift.yml", "integration-tests.yml", "specs.yml"]
+NAMES = ["deploy.yml", "drift.yml", "integration-tests.yml", "rotate-secrets.yml", "specs.yml"]
 
 
 def load(path: Path) -> dict[Any, Any]:
@@ -38,7 +38,7 @@ def tool(*args: str) -> subprocess.CompletedProcess[str]:
 
 def lint(directory: Path) -> None:
     files = sorted(str(p) for p in directory.glob("*.yml"))
-    assert len(files) == 4
+    assert len(files) == len(NAMES)
     result = tool(str(BIN / "actionlint"), "-shellcheck", str(BIN / "shellcheck"), *files)
     assert result.returncode == 0, result.stdout + result.stderr
     for persona in ("regular", "auditor"):
@@ -86,7 +86,7 @@ def test_security_baseline(name: str) -> None:
 def test_every_grant_is_explained() -> None:
     for name in NAMES:
         for line in (WORKFLOWS / name).read_text().splitlines():
-            if re.match(r"\s+(contents|id-token|pull-requests): (read|write)", line):
+            if re.match(r"\s+(contents|id-token|pull-requests|issues): (read|write)", line):
                 assert " # " in line, f"{name}: {line.strip()} has no reason"
 
 
@@ -285,3 +285,47 @@ def test_a_pinned_deploy_tool_is_installed_checksum_verified_before_pulumi_up() 
         assert "${{" not in install["run"]  # spec values reach the shell as environment only
     bundled = (WORKFLOWS / "deploy.yml").read_text()
     assert "Install flowctl" not in bundled  # the bundled specs pin none (a warning says so)
+
+
+def test_secret_rotation_runs_on_the_policies_schedules_with_least_privilege() -> None:
+    from compiler import rotation
+    from compiler.rotation import remind as reminders
+    from tests.conftest import platform_model
+
+    model = platform_model()
+    data = load(WORKFLOWS / "rotate-secrets.yml")
+    assert data["on"]["schedule"] == [{"cron": "0 6 * * 1"}]  # the policies' schedule, once
+    assert set(data["on"]) == {"schedule", "workflow_dispatch"}  # never on pull requests
+    jobs = data["jobs"]
+    assert set(jobs) == {f"{kind}-{env}" for env in ENVIRONMENTS for kind in ("rotate", "remind")} | {"notify"}
+    for env in ENVIRONMENTS:
+        rotate, remind = jobs[f"rotate-{env}"], jobs[f"remind-{env}"]
+        # The rotator: its own GitHub environment (main only), no issues, no AWS, its own team.
+        assert rotate["environment"] == f"{env}-rotation"
+        assert rotate["permissions"] == {"contents": "read", "id-token": "write"}
+        assert steps_using(rotate, "aws-actions/configure-aws-credentials") == []
+        (login,) = steps_using(rotate, "pulumi/auth-actions")
+        assert login["with"]["scope"] == f"team:sophia-ai-{env}-rotator"
+        (opened,) = steps_using(rotate, "pulumi/esc-action")
+        exported = opened["with"]["export-environment-variables"].split(",")
+        assert exported == rotation.variables(model, env) and "*" not in exported
+        assert 'rotate --env "$ENVIRONMENT" --due' in rotate["steps"][-1]["run"]
+        assert rotate["concurrency"] == {"group": f"rotate-secrets-{env}", "cancel-in-progress": False}
+        # The reminder: read-only reader, and the issue; only the Slack webhooks its policies notify.
+        assert "environment" not in remind
+        assert remind["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+        (login,) = steps_using(remind, "pulumi/auth-actions")
+        assert login["with"]["scope"] == f"team:sophia-ai-{env}-reader"
+        (opened,) = steps_using(remind, "pulumi/esc-action")
+        assert opened["with"]["export-environment-variables"].split(",") == reminders.variables(model, env)
+        assert remind["steps"][-1]["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert set(jobs["notify"]["needs"]) == set(jobs) - {"notify"}
+
+
+def test_without_a_secret_sophia_iac_rotates_there_is_no_rotate_job(
+    project: Callable[[Path], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(CASES / "valid" / "minimal")
+    assert cli("compile").code == 0
+    jobs = load(root / ".github" / "workflows" / "rotate-secrets.yml")["jobs"]
+    assert not [j for j in jobs if j.startswith("rotate-")] and [j for j in jobs if j.startswith("remind-")]

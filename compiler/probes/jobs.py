@@ -7,10 +7,10 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from ..errors import UsageError
+from ..homes import bootstrap_only
 from ..integrations import probe_of
 from ..model import HealthCheck, Integration, Model
 from ..names import endpoint_variable
-from ..targets.esc import bootstrap_only
 from .context import ProbeContext
 from .http import Http
 from .runner import Job

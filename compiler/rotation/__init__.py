@@ -1,13 +1,7 @@
-"""Secret rotation: which method rotates each secret, when it is due, and the runner that rotates.
+"""Secret rotation: which secrets are due, and the runner that rotates them.
 
-A secret's method is chosen here from its rotation policy and what its type can do:
-
-- ``workflow``: the policy is automatic and the type's ``rotate.py`` can issue and revoke the credential
-  through the service's API (``IntegrationType.rotators``); ``sophia-iac rotate`` does it;
-- ``reminder``: everything else: people rotate it when reminded. A policy that asks for automatic
-  rotation of a secret no rotator handles yet says so (``why``).
-
-When each secret was last rotated is recorded beside it in its ESC secrets environment (see
+Each secret's method (``workflow`` or ``reminder``) and the ESC environment holding its value are
+chosen in :mod:`compiler.homes`. When each secret was last rotated is recorded beside its value (see
 :mod:`.state`), so it survives restarts; without access to ESC it is unknown.
 """
 
@@ -17,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from ..homes import REMINDER, WORKFLOW, home, method, rotated_paths
 from ..model import Environment, Integration, Model, RotationPolicy, Secret
-from ..targets.esc import secrets_home
 
-WORKFLOW, REMINDER = "workflow", "reminder"
+__all__ = ["REMINDER", "WORKFLOW"]
 OK, DUE, OVERDUE, UNKNOWN = "ok", "due", "overdue", "unknown"
 
 
@@ -34,11 +28,7 @@ class Planned:
     policy: RotationPolicy
     method: str
     why: str  # why this method, when it is not what the policy asks
-
-    @property
-    def esc_environment(self) -> str:
-        """The ESC environment (``project/name``) that holds its value and its rotation record."""
-        return secrets_home(self.env, self.integration)
+    esc_environment: str  # the ESC environment (``project/name``) holding its value and its rotation record
 
     @property
     def label(self) -> str:
@@ -52,24 +42,30 @@ def planned(model: Model, env: str | None = None) -> list[Planned]:
     for environment in model.environments:
         if env is not None and environment.name != env:
             continue
+        rotated = rotated_paths(model, environment)
         for integration in model.integrations:
             if not integration.enabled(environment.name):
                 continue
             for secret in integration.secrets:
                 policy = policies[secret.rotation]
-                method, why = _method(integration, secret, policy)
-                out.append(Planned(integration, secret, environment, policy, method, why))
+                how, why = method(integration, secret, policy)
+                where = home(environment, integration, secret.esc, rotated)
+                out.append(Planned(integration, secret, environment, policy, how, why, where))
     return out
 
 
-def _method(integration: Integration, secret: Secret, policy: RotationPolicy) -> tuple[str, str]:
-    if policy.method != "automatic":
-        return REMINDER, ""
-    if secret.name in integration.type.rotators:
-        if not policy.overlap:  # the replaced credential would be revoked while still in use
-            return REMINDER, f"policy '{policy.name}' sets no overlap: the old credential must outlive its successor"
-        return WORKFLOW, ""
-    return REMINDER, f"policy '{policy.name}' asks for automatic rotation; no rotator handles this secret yet"
+def variables(model: Model, env: str) -> list[str]:
+    """The environment variables ``rotate`` reads in ``env``, as its ESC environment exports them: the
+    secrets and settings of each integration with a secret it rotates (its rotator and health check
+    read nothing else)."""
+    from ..targets.esc import application_variables
+
+    items = [p for p in planned(model, env) if p.method == WORKFLOW]
+    names = {p.integration.name for p in items}
+    found = {s.env_var for p in items for s in p.integration.secrets}
+    environment = next(e for e in model.environments if e.name == env)
+    found.update(application_variables(model, environment, names))
+    return sorted(found)
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,8 @@ def reminder(model: Model, env: str, definitions: Mapping[str, Any], now: dateti
     seen: set[tuple[str, str]] = set()
     for item in planned(model, env):
         where = (item.esc_environment, item.secret.esc)
-        if item.method != REMINDER or where in seen:
+        # A value another integration's rotator rotates (read from the rotated environment) is not reminded.
+        if item.method != REMINDER or where in seen or item.esc_environment == item.env.esc_rotated:
             continue
         seen.add(where)
         doc = definitions.get(item.esc_environment)
@@ -201,14 +202,26 @@ def remind(
     return Reminded(action, number, notified)
 
 
+def _route_variables(model: Model, env: str) -> dict[str, str]:
+    """Alert route -> the environment variable its Slack webhook URL is in, where ``env``'s ESC environment
+    exports it (as the secret of an enabled integration naming the route's ESC path)."""
+    exported = {s.esc: s.env_var for i in model.integrations if i.enabled(env) for s in i.secrets}
+    return {r.name: exported[r.webhook_esc] for r in model.project.alert_routes if r.webhook_esc in exported}
+
+
+def variables(model: Model, env: str) -> list[str]:
+    """The environment variables ``remind`` reads in ``env``: the webhooks of the routes its policies notify."""
+    routes = {r for p in planned(model, env) if p.method == REMINDER for r in p.policy.routes}
+    found = _route_variables(model, env)
+    return sorted({found[r] for r in routes if r in found})
+
+
 def _notify(model: Model, wanted: Reminder, environ: Mapping[str, str], text: str) -> tuple[str, ...]:
     """Post to each route's Slack webhook (the secret at the route's ESC path, as ESC exports it)."""
-    variables = {s.esc: s.env_var for i in model.integrations for s in i.secrets}
-    routes = {r.name: r for r in model.project.alert_routes}
+    variables = _route_variables(model, wanted.env)
     done = []
     for name in wanted.routes:
-        variable = variables.get(routes[name].webhook_esc) if name in routes else None
-        url = environ.get(variable or "", "")
+        url = environ.get(variables.get(name, ""), "")
         if not url:
             continue
         try:  # the webhook URL is a credential: no error text quotes it

@@ -55,11 +55,13 @@ class SetUp:
 
 def _paths(model: Model, env: Environment) -> dict[str, set[str]]:
     """ESC environment -> the paths the generated definitions of ``env`` reference in it."""
-    found: dict[str, set[str]] = {env.esc_secrets: set(exported_secrets(model, env).values())}
-    found.setdefault(env.esc_bootstrap_secrets, set())
+    found: dict[str, set[str]] = {env.esc_secrets: set(), env.esc_bootstrap_secrets: set()}
+    places = list(exported_secrets(model, env).values())
     for project in ("pulumi", "bootstrap"):
-        for home, path in program_secret_keys(model, env, project).values():
-            found.setdefault(home, set()).add(path)
+        places += program_secret_keys(model, env, project).values()
+    for home, path in places:
+        # The rotated environment imports the secrets one: a value is put there first, by people.
+        found[env.esc_secrets if home == env.esc_rotated else home].add(path)
     return found
 
 

@@ -15,7 +15,9 @@ Values live in two hand-made environments: the secrets environment, which the
 pipeline's identities may open, and the admin-only bootstrap secrets
 environment, holding the credentials only the bootstrap uses (those of the
 integrations whose bootstrap module authenticates with them: the GitHub App key,
-the Pulumi Cloud admin token). Definitions reference single values
+the Pulumi Cloud admin token). A value ``sophia-iac rotate`` rotates is read from
+the rotated environment instead, which imports the secrets environment and which
+only the rotation workflow writes (:mod:`compiler.homes`). Definitions reference single values
 (``${environments.<project>.<name>.<path>}``) instead of importing whole
 environments, so opening one shows only what it maps, and nothing the pipeline
 opens ever references the bootstrap's credentials.
@@ -25,9 +27,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 
 from ..access import alert_routes_read
-from ..model import Environment, Integration, Model, thaw
+from ..homes import bootstrap_only, home, rotated_paths
+from ..model import Environment, Model, thaw
 from ..names import alert_webhook_key, env_var
 from ..render import RenderContext, header, template
 
@@ -47,21 +51,12 @@ def _key(name: str) -> str:
     return "." + name if plain else "[" + json.dumps(name) + "]"
 
 
-def bootstrap_only(integration: Integration) -> bool:
-    """Whether an integration's secrets are the bootstrap's own credentials (never given to the pipeline)."""
-    return integration.type.secrets_project == "bootstrap"
-
-
-def secrets_home(env: Environment, integration: Integration) -> str:
-    """The hand-made ESC environment the values of an integration's secrets live in."""
-    return env.esc_bootstrap_secrets if bootstrap_only(integration) else env.esc_secrets
-
-
 def program_secret_keys(model: Model, env: Environment, project: str) -> dict[str, tuple[str, str]]:
     """Stack config key (without namespace) -> (ESC environment, path), for every secret ``project``'s
     program reads in ``env``."""
+    rotated = rotated_paths(model, env)
     out = {
-        s.config_key: (secrets_home(env, i), s.esc)
+        s.config_key: (home(env, i, s.esc, rotated), s.esc)
         for i in model.integrations
         for s in i.program_secrets(env.name, project)
     }
@@ -77,26 +72,32 @@ def secret_config(model: Model, env: Environment, project: str) -> dict[str, str
     return {f"{ns}:{key}": reference(*where) for key, where in program_secret_keys(model, env, project).items()}
 
 
-def exported_secrets(model: Model, env: Environment) -> dict[str, str]:
-    """Environment variable -> ESC path, of the secrets the pipeline's ESC environment exports in ``env``."""
+def exported_secrets(model: Model, env: Environment) -> dict[str, tuple[str, str]]:
+    """Environment variable -> (ESC environment, path), of the secrets the pipeline's ESC environment exports in
+    ``env``."""
+    rotated = rotated_paths(model, env)
     return {
-        s.env_var: s.esc for i in model.integrations if i.enabled(env.name) and not bootstrap_only(i) for s in i.secrets
+        s.env_var: (home(env, i, s.esc, rotated), s.esc)
+        for i in model.integrations
+        if i.enabled(env.name) and not bootstrap_only(i)
+        for s in i.secrets
     }
 
 
 def secret_variables(model: Model, env: Environment) -> dict[str, str]:
-    out = {var: reference(env.esc_secrets, path) for var, path in exported_secrets(model, env).items()}
+    out = {var: reference(*where) for var, where in exported_secrets(model, env).items()}
     out.update(application_variables(model, env))
     out["SOPHIA_ENVIRONMENT"] = env.name
     return dict(sorted(out.items()))
 
 
-def application_variables(model: Model, env: Environment) -> dict[str, str]:
-    """Environment variable -> value: the non-secret settings of the integrations enabled in ``env`` that
-    the application reads (a type's ``application`` hook), JSON unless a string."""
+def application_variables(model: Model, env: Environment, only: Collection[str] | None = None) -> dict[str, str]:
+    """Environment variable -> value: the non-secret settings of the integrations enabled in ``env`` (those
+    named in ``only``, when given) that the application reads (a type's ``application`` hook), JSON unless a
+    string."""
     out = {}
     for i in model.integrations:
-        if i.type.application is None or not i.enabled(env.name):
+        if i.type.application is None or not i.enabled(env.name) or (only is not None and i.name not in only):
             continue
         for name, value in i.type.application(thaw(i.per_env[env.name].config)).items():
             text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
@@ -113,6 +114,7 @@ def _render(ctx: RenderContext, env: Environment, project: str) -> str:
         env=env,
         name=env.esc_environment + ("-bootstrap" if bootstrap else ""),
         bootstrap=bootstrap,
+        rotated=bool(rotated_paths(model, env)),
         config=secret_config(model, env, project),
         variables={} if bootstrap else secret_variables(model, env),
     )
@@ -133,6 +135,22 @@ def esc_texts(ctx: RenderContext) -> dict[str, str]:
     return dict(held[1])
 
 
+def rotated_texts(ctx: RenderContext) -> dict[str, str]:
+    """The definition each rotated ESC environment is created with, by environment name (only where
+    sophia-iac rotates a secret)."""
+    out = {}
+    for env in ctx.model.environments:
+        paths = rotated_paths(ctx.model, env)
+        if paths:
+            out[env.name] = template(
+                "esc/rotated.yaml.j2",
+                header=header(ctx.source_names(ctx.model.sources)),
+                env=env,
+                paths=sorted(paths),
+            )
+    return out
+
+
 class EscTarget:
     name = "esc"
     root = "generated"
@@ -141,4 +159,5 @@ class EscTarget:
         files = {f"{ROOT}/{env}.yaml": text for env, text in esc_texts(ctx).items()}
         for env in ctx.model.environments:
             files[f"{ROOT}/{env.name}-bootstrap.yaml"] = _render(ctx, env, "bootstrap")
+        files.update({f"{ROOT}/{env}-rotated.yaml": text for env, text in rotated_texts(ctx).items()})
         return files

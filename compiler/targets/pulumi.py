@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from ..access import alert_routes_read, bootstrap_settings
+from ..homes import rotated_paths
 from ..integrations import REGISTRY, IntegrationType
 from ..integrations.base import GPU_POOLS
 from ..literals import yaml_block
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..names import alert_webhook_key, component_type, gpu_pool_type, program_files
 from ..render import RenderContext, header, template
-from .esc import esc_texts
+from .esc import esc_texts, rotated_texts
 
 # The SDK the generated program and the mocks harness are written against; the workflows
 # install the Pulumi CLI of the same release.
@@ -65,10 +66,13 @@ def requirements(integrations: tuple[Integration, ...], kept: Iterable[Integrati
     return [PULUMI_REQUIREMENT, *sorted(extra)]
 
 
-def stack_config(model: Model, env: Environment, layout: Layout, esc_definition: str = "") -> dict[str, Any]:
+def stack_config(
+    model: Model, env: Environment, layout: Layout, esc_definition: str = "", rotated_definition: str = ""
+) -> dict[str, Any]:
     """Non-secret stack config of one environment, in the main project's namespace.
 
-    A bootstrap stack also carries the definition of the ESC environment it manages.
+    A bootstrap stack also carries the definitions of the ESC environments it manages (the rotated one's
+    only where there is one: it is created from it once).
     """
     ns = model.project.pulumi_project
     project = model.project
@@ -79,6 +83,8 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         extra[f"{ns}:access"] = bootstrap_settings(model, env)
         extra[f"{ns}:alertWebhooks"] = {r: alert_webhook_key(r) for r in alert_routes_read(model, env, kind)}
         extra[f"{ns}:escDefinition"] = esc_definition
+        if rotated_definition:
+            extra[f"{ns}:escRotatedDefinition"] = rotated_definition
     return extra | {
         f"{ns}:environment": env.name,
         f"{ns}:tier": env.tier,
@@ -93,7 +99,7 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
             "compliance": list(project.compliance),
         },
         f"{ns}:deploy": {"on": env.deploy_on, "approvals": env.approvals, "reviewers": list(env.reviewers)},
-        f"{ns}:esc": {"environment": env.esc_environment, "secretsEnvironment": env.esc_secrets},
+        f"{ns}:esc": _esc_settings(model, env),
         f"{ns}:alertRoutes": {
             r.name: {"channel": r.channel, "webhookConfigKey": alert_webhook_key(r.name), "webhookEsc": r.webhook_esc}
             for r in project.alert_routes
@@ -105,6 +111,14 @@ def stack_config(model: Model, env: Environment, layout: Layout, esc_definition:
         },
         f"{ns}:gpuPools": {p.name: _pool_settings(p, env) for p in layout.gpu_pools(model)},
     }
+
+
+def _esc_settings(model: Model, env: Environment) -> dict[str, str]:
+    """The environment's ESC environments; the rotated one only where sophia-iac rotates a secret."""
+    out = {"environment": env.esc_environment, "secretsEnvironment": env.esc_secrets}
+    if rotated_paths(model, env):
+        out["rotatedEnvironment"] = env.esc_rotated
+    return out
 
 
 def secret_reads(model: Model, env: Environment, layout: Layout) -> dict[str, dict[str, str]]:
@@ -260,6 +274,7 @@ class PulumiTarget:
             if _ships(integration.type, layout):
                 files.update(_program_files(ctx, integration, root))
         texts = esc_texts(ctx) if layout.bootstrap else {}
+        rotated = rotated_texts(ctx) if layout.bootstrap else {}
         for env in model.environments:
             files[f"{root}/Pulumi.{env.name}.yaml"] = template(
                 "pulumi/Pulumi.stack.yaml.j2",
@@ -267,7 +282,7 @@ class PulumiTarget:
                 env=env,
                 esc_environment=layout.esc_environment(env),
                 esc_file=f"generated/esc/{env.name}{layout.suffix}.yaml",
-                config=stack_config(model, env, layout, texts.get(env.name, "")),
+                config=stack_config(model, env, layout, texts.get(env.name, ""), rotated.get(env.name, "")),
             )
         return files
 

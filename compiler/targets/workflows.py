@@ -13,6 +13,7 @@ import json
 from functools import cache
 from typing import Any
 
+from .. import rotation
 from ..access import (
     CHECKS_WORKFLOW,
     DEPLOY_WORKFLOW,
@@ -22,9 +23,10 @@ from ..access import (
     required_checks,
     stacks,
 )
-from ..model import Model
+from ..model import Model, RotationPolicy
 from ..package_data import data_dir
 from ..render import RenderContext, header, template
+from ..rotation import remind as reminders
 from .pulumi import PULUMI_VERSION
 
 PYTHON_VERSION = "3.11"
@@ -58,6 +60,11 @@ def describe(stack: StackAccess) -> str:
     if stack.gate.tag_pattern:
         return f"published releases (not pre-releases) tagged {stack.gate.tag_pattern}"
     return "pull requests"
+
+
+def _used_policies(model: Model) -> list[RotationPolicy]:
+    used = {s.rotation for i in model.integrations for s in i.secrets}
+    return [p for p in model.rotation_policies if p.name in used]
 
 
 def deploy_tools(model: Model, env: str) -> list[dict[str, str]]:
@@ -107,5 +114,14 @@ class WorkflowsTarget:
             "uses": uses,
             "notifications": NOTIFICATIONS_ENVIRONMENT,
             "tools": lambda stack: deploy_tools(model, stack.env.name),
+            "rotation_jobs": [
+                job
+                for s in access
+                for job in ([f"rotate-{s.env.name}"] if s.rotator else []) + [f"remind-{s.env.name}"]
+            ],
+            # The rotation policies' schedules, of those a secret of the specs uses.
+            "rotation_crons": sorted({p.schedule for p in _used_policies(model) if p.schedule}),
+            "rotation_keys": lambda stack: rotation.variables(model, stack.env.name),
+            "reminder_keys": lambda stack: reminders.variables(model, stack.env.name),
         }
         return {name: template(f"workflows/{name}.j2", **values) for name in FILES}

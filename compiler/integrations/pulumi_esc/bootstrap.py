@@ -4,8 +4,10 @@ events to Slack and, in the org-wide stack, the OIDC issuer that trusts GitHub A
 
 Who may act comes from stack config (``access``, derived by the compiler in one place and checked
 against the workflows at compile time): the deploy team may update the stack and open its ESC
-environments, the reader team may only read the stack and open them. Each team is reachable only
-through the OIDC issuer's policy for its own subject; no workflow gets an organization token."""
+environments, the reader team may only read the stack and open them, and the rotator team (where
+sophia-iac rotates a secret) may open them and write the rotated one, with no stack permission. Each
+team is reachable only through the OIDC issuer's policy for its own subject; no workflow gets an
+organization token."""
 
 from __future__ import annotations
 
@@ -56,9 +58,15 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         yaml=pulumi.StringAsset(stack.config.require("escDefinition")),
         opts=component.child(provider=provider, stateful=True),
     )
-    # Both of this environment's ESC environments: the generated one above and the secrets-only
-    # one it imports (managed outside this repository).
-    targets = {"": (esc_project, environment.name), ".secrets": (secrets_project, secrets_name)}
+    # This environment's ESC environments: the generated one above, the secrets-only one it references
+    # (managed outside this repository) and, where sophia-iac rotates a secret, the rotated one.
+    targets: dict[str, tuple[Any, Any]] = {
+        "": (esc_project, environment.name),
+        ".secrets": (secrets_project, secrets_name),
+    }
+    rotated = _rotated_environment(stack, organization, provider, component)
+    if rotated is not None:
+        targets[".rotated"] = (rotated.project, rotated.name)
 
     access = Access(organization, targets, provider, component)
     for team in config.get("teams", []):
@@ -85,14 +93,22 @@ class Access:
     def __init__(
         self,
         organization: str,
-        targets: dict[str, tuple[str, Any]],
+        targets: dict[str, tuple[Any, Any]],
         provider: pulumiservice.Provider,
         component: runtime.Component,
     ) -> None:
         self.organization, self.targets, self.provider, self.component = organization, targets, provider, component
 
-    def environments(self, label: str, team: Any, permission: str, max_open: str | None = None) -> None:
-        """One team's permission on both ESC environments (the generated one and the secrets-only one)."""
+    def environments(
+        self,
+        label: str,
+        team: Any,
+        permission: str,
+        max_open: str | None = None,
+        instead: dict[str, str] | None = None,
+    ) -> None:
+        """One team's permission on each of the environment's ESC environments; ``instead`` grants another
+        on some of them (by suffix: ``.rotated``)."""
         for suffix, (project, environment) in self.targets.items():
             pulumiservice.TeamEnvironmentPermission(
                 f"{self.component.name}.{label}{suffix}",
@@ -100,7 +116,7 @@ class Access:
                 project=project,
                 environment=environment,
                 team=team,
-                permission=pulumiservice.EnvironmentPermission(permission),
+                permission=pulumiservice.EnvironmentPermission((instead or {}).get(suffix, permission)),
                 max_open_duration=max_open,
                 opts=self.component.child(provider=self.provider),
             )
@@ -109,7 +125,7 @@ class Access:
 def _pipeline_teams(
     stack: runtime.Stack, infrastructure: pulumiservice.Stack, access: Access
 ) -> dict[str, pulumiservice.Team]:
-    """One machine team per identity (deploy, reader): no members, reachable only through OIDC."""
+    """One machine team per identity (deploy, reader, rotator): no members, reachable only through OIDC."""
     made = {}
     for kind, identity in sorted(stack.access["identities"].items()):
         name = identity["pulumiTeam"]
@@ -124,19 +140,45 @@ def _pipeline_teams(
             # Losing a team locks its workflows out until the next bootstrap.
             opts=access.component.child(provider=access.provider, stateful=True),
         )
-        pulumiservice.TeamStackPermission(
-            f"{access.component.name}.team.{kind}.stack",
-            organization=access.organization,
-            project=infrastructure.project_name,
-            stack=infrastructure.stack_name,
-            team=team.name,
-            permission=identity["stackPermission"],
-            opts=access.component.child(provider=access.provider),
-        )
-        # Open, never write: deploys and reads need the values, nothing may change the definitions.
-        access.environments(f"team.{kind}.esc", team.name, "open")
+        if identity["stackPermission"]:  # the rotator has none
+            pulumiservice.TeamStackPermission(
+                f"{access.component.name}.team.{kind}.stack",
+                organization=access.organization,
+                project=infrastructure.project_name,
+                stack=infrastructure.stack_name,
+                team=team.name,
+                permission=identity["stackPermission"],
+                opts=access.component.child(provider=access.provider),
+            )
+        # Open, never write: deploys and reads need the values, nothing may change the definitions;
+        # the rotator alone writes, and only the rotated environment (the values it rotates, their records).
+        writes = {".rotated": "write"} if identity.get("rotates") else {}
+        access.environments(f"team.{kind}.esc", team.name, "open", instead=writes)
         made[name] = team
     return made
+
+
+def _rotated_environment(
+    stack: runtime.Stack, organization: str, provider: pulumiservice.Provider, component: runtime.Component
+) -> pulumiservice.Environment | None:
+    """The ESC environment of the values sophia-iac rotates, where it rotates any: created from its generated
+    definition (generated/esc/<environment>-rotated.yaml) and never updated from it, since the rotation
+    workflow writes the rotated values and their records into it. It holds the only copy of a rotated
+    credential, so it is protected where the spec protects stateful resources."""
+    name = stack.esc.get("rotatedEnvironment")
+    if not name:
+        return None
+    project, environment = str(name).split("/", 1)
+    return pulumiservice.Environment(
+        f"{component.name}.rotated",
+        organization=organization,
+        project=project,
+        name=environment,
+        yaml=pulumi.StringAsset(stack.config.require("escRotatedDefinition")),
+        opts=pulumi.ResourceOptions.merge(
+            component.child(provider=provider, stateful=True), pulumi.ResourceOptions(ignore_changes=["yaml"])
+        ),
+    )
 
 
 def _oidc_issuer(

@@ -2,8 +2,9 @@
 # Static part of the output; it holds no spec value.
 # Copied verbatim from compiler/integrations/github/bootstrap.py, where it is linted, type-checked and tested.
 """GitHub (bootstrap): this environment's GitHub environment,
-which admits only the refs that deploy it, the secret its deploy workflow reads, and (in the
-org-wide stack) branch protection of the default branch and the notifications environment.
+which admits only the refs that deploy it, the secret its deploy workflow reads, the GitHub environment
+of its secret rotation (where sophia-iac rotates one), and (in the org-wide stack) branch protection
+of the default branch and the notifications environment.
 
 What each environment admits comes from stack config (``access``, derived by the compiler
 in one place and checked against the workflows at compile time)."""
@@ -58,6 +59,13 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
             provider,
             component,
         )
+
+    # Where sophia-iac rotates a secret of this environment: the GitHub environment its rotate job runs in.
+    # It admits only the default branch, so only that branch's code can present its OIDC subject (which
+    # the rotator team trusts); it holds no secret, and has no reviewers (the job runs on a schedule).
+    rotation = stack.access.get("rotationEnvironment")
+    if rotation:
+        _environment(rotation, {}, repository, provider, component, suffix=f".{rotation['name']}")
 
     for i, tags in enumerate(stack.access.get("releaseTags", [])):
         _release_tags(f"{component.name}.releaseTags.{i}", tags, config, repository, provider, component)
