@@ -162,7 +162,7 @@ def _gate(model: Model, env: Environment) -> Gate:
 
 def _rotator(model: Model, env: Environment) -> tuple[Identity | None, Gate | None]:
     """The rotator identity and its GitHub environment, where sophia-iac rotates a secret of ``env``."""
-    if not rotated_paths(model, env):
+    if not rotated_paths(model, env).workflow:
         return None, None
     gate = Gate(rotation_environment(env), model.project.default_branch, None, ())
     project = model.project.pulumi_project
@@ -295,8 +295,9 @@ def workflow_ref(model: Model, workflow: str, ref: str = "*") -> str:
 
 
 def _trusted_ref(model: Model, identity: Identity) -> str:
-    """The ref the issuer trusts ``identity``'s workflows at: the rotator's at the default branch only."""
-    return f"refs/heads/{model.project.default_branch}" if identity.rotates else "*"
+    """The ref the issuer trusts ``identity``'s workflows at: the reader's and the rotator's at the default
+    branch only (the deploy identity's at whatever ref its GitHub environment admits: a branch or tags)."""
+    return "*" if identity.writes else f"refs/heads/{model.project.default_branch}"
 
 
 def issuer_policies(model: Model) -> list[dict[str, Any]]:

@@ -202,7 +202,7 @@ def _rotation_policy(doc: Document, catalog: Catalog) -> list[Diagnostic]:
 
 
 def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
-    out = _override_envs(doc, catalog) + _depends_on(doc, catalog)
+    out = _override_envs(doc, catalog) + _depends_on(doc, catalog) + _esc_rotators(doc, catalog)
     entry = REGISTRY.get(dig(doc.data, "spec", "type"))
     policies = catalog.names["RotationPolicy"]
     for secret, ref in _dict(dig(doc.data, "spec", "secrets")).items():
@@ -221,6 +221,41 @@ def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
                     hint="use a rotation policy with method: reminder",
                 )
             )
+    return out
+
+
+def _esc_rotators(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    """E407 for config that would undo what a Pulumi ESC rotator rotates (the program setting the key slot
+    ESC's rotator owns), where the secret it rotates has an automatic policy."""
+    entry = REGISTRY.get(dig(doc.data, "spec", "type"))
+    if entry is None:
+        return []
+    policies = catalog.names["RotationPolicy"]
+    secrets = _dict(dig(doc.data, "spec", "secrets"))
+    configs = [("spec", "config")] + [
+        ("spec", "overrides", env, "config") for env in _dict(dig(doc.data, "spec", "overrides"))
+    ]
+    out = []
+    for rotator in entry.esc_rotators:
+        named = {dig(doc.data, *base, *rotator.secret.split(".")) for base in configs} - {None}
+        governing = {n: policies.get(dig(secrets, n, "rotation")) for n in named if isinstance(n, str)}
+        automatic = sorted(n for n, p in governing.items() if p and dig(p.data, "spec", "method") == "automatic")
+        if not automatic:
+            continue
+        for base in configs:
+            for forbidden in rotator.forbids:
+                path = (*base, *forbidden.split("."))
+                if dig(doc.data, *path) is not None:
+                    out.append(
+                        error(
+                            doc.locate(path),
+                            "E407",
+                            f"{forbidden} would undo Pulumi ESC's {rotator.provider} rotator, which rotates "
+                            f"secret '{automatic[0]}' ({rotator.secret}) under an automatic policy",
+                            path=format_path(path),
+                            hint=f"remove {forbidden}: the rotator owns it (or rotate '{automatic[0]}' by reminder)",
+                        )
+                    )
     return out
 
 

@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "E404": "GPU pool can exceed its hourly budget",
     "E405": "minimum count exceeds maximum count",
     "E406": "automatic rotation is not supported by this integration",
+    "E407": "config that would undo what a Pulumi ESC rotator rotates",
     # E5xx: contracts between generated artifacts
     "E501": "required status check is not a job that runs on every pull request",
     "E502": "OIDC subject not trusted by the identity meant for it, or a writer reachable from pull requests",

@@ -391,7 +391,7 @@ def remind(specs: str, env: str, *, dry_run: bool) -> int:
     """Open, update or close the reminder issue of ``env`` (see compiler/rotation/remind.py)."""
     from datetime import datetime, timezone
 
-    from .rotation.remind import remind, summary
+    from .rotation.remind import created_drift, remind, summary
 
     analysis = _analyse_for_env(specs, env)
     if analysis is None or analysis.model is None:
@@ -401,6 +401,17 @@ def remind(specs: str, env: str, *, dry_run: bool) -> int:
     if github is None:
         raise UsageError("remind needs GITHUB_TOKEN (issues: write) to open or update the reminder issue")
     now = datetime.now(timezone.utc)  # noqa: UP017
-    result = remind(model, env, _esc(model, os.environ), github, os.environ, now, dry_run=dry_run)
+    esc = _esc(model, os.environ)
+    result = remind(model, env, esc, github, os.environ, now, dry_run=dry_run)
     sys.stdout.write(summary(result, env))
-    return OK
+    # The environments the bootstrap created once: the reader checks nobody changed them behind the specs.
+    drifted = created_drift(model, env, esc) if esc is not None else []
+    for problem in drifted:
+        print(f"sophia-iac: {problem}", file=sys.stderr)
+    if drifted:
+        print(
+            "sophia-iac: the rotated environment holds only the values the rotation workflow rotates; a rotator's "
+            "inputs are changed with `esc env edit`, keeping its state",
+            file=sys.stderr,
+        )
+    return PROBLEMS if drifted else OK

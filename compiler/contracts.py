@@ -29,6 +29,7 @@ from .access import (
     ROTATION_WORKFLOW,
     STACK_NONE,
     STACK_READ,
+    bootstrap_settings,
     branch_subject,
     environment_subject,
     of_role,
@@ -43,7 +44,14 @@ from .integrations.base import CLOUD, REPOSITORY, STACKS
 from .load import Document, JsonPath, format_path, trusted_data
 from .model import Environment, Model
 from .secrets_scan import strings_and_keys
-from .targets.esc import reference
+from .targets.esc import (
+    CREATED,
+    esc_references,
+    outside_references,
+    reference,
+    rotated_definition,
+    rotators_definition,
+)
 
 AWS_LOGIN = "aws-actions/configure-aws-credentials"
 PULUMI_LOGIN = "pulumi/auth-actions"
@@ -103,6 +111,8 @@ class Artifacts:
     infrastructure: Mapping[str, Mapping[str, Any]]
     links: Mapping[tuple[str, str], tuple[str, ...]]
     esc: Mapping[tuple[str, str], Mapping[str, Any]]
+    # The texts of the ESC definitions the bootstrap creates once, by (environment, file suffix).
+    created: Mapping[tuple[str, str], str]
 
 
 class Locator:
@@ -184,7 +194,13 @@ def parse(model: Model, rendered: Mapping[str, Mapping[str, str]]) -> Artifacts:
             definition = generated.get(f"esc/{env.name}{suffix}.yaml")
             if definition is not None:
                 esc[(env.name, project)] = trusted_data(definition) or {}
-    return Artifacts(tuple(jobs), bootstrap, infrastructure, links, esc)
+    created = {
+        (env.name, suffix): generated[f"esc/{env.name}{suffix}.yaml"]
+        for env in model.environments
+        for suffix, _ in CREATED.values()
+        if f"esc/{env.name}{suffix}.yaml" in generated
+    }
+    return Artifacts(tuple(jobs), bootstrap, infrastructure, links, esc, created)
 
 
 def _triggers(on: Any) -> dict[str, Any]:
@@ -388,6 +404,7 @@ def oidc_trust(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]
     out = _collisions(model, art, trusted, where)
     out += _writers_reachable_from_pull_requests(model, art, trusted, where)
     out += _rotators_pinned(model, art, trusted)
+    out += _access_as_derived(model, art)
     for job in art.jobs:
         out += _job_trust(model, art, job, trusted, where)
     return out
@@ -501,6 +518,44 @@ def _rotators_pinned(model: Model, art: Artifacts, trusted: Sequence[Trusted]) -
     return out
 
 
+def _access_as_derived(model: Model, art: Artifacts) -> list[Diagnostic]:
+    """Each bootstrap stack trusts exactly what :mod:`compiler.access` derives: not one more issuer policy, a
+    broader subject, workflow ref or audience, another stack permission or role. (The other trust contracts
+    check what the derivation means; this one that nothing was added to it on the way.)"""
+    out = []
+    for env in model.environments:
+        if env.name not in art.bootstrap:
+            continue
+        found = art.bootstrap[env.name].get("access")
+        difference = _first_difference(found, bootstrap_settings(model, env), "access")
+        if difference:
+            out.append(
+                error(
+                    None,
+                    "E502",
+                    f"the bootstrap stack '{env.name}' trusts what the specs do not derive (at {difference})",
+                    hint="a generator bug: please report it",
+                )
+            )
+    return out
+
+
+def _first_difference(found: Any, wanted: Any, path: str) -> str | None:
+    if isinstance(found, Mapping) and isinstance(wanted, Mapping):
+        for key in sorted(set(found) | set(wanted), key=str):
+            inner = _first_difference(found.get(key), wanted.get(key), f"{path}.{key}")
+            if inner:
+                return inner
+        return None
+    if isinstance(found, list) and isinstance(wanted, list):
+        for i, (a, b) in enumerate(zip(found, wanted, strict=False)):
+            inner = _first_difference(a, b, f"{path}[{i}]")
+            if inner:
+                return inner
+        return None if len(found) == len(wanted) else f"{path}[{min(len(found), len(wanted))}]"
+    return None if found == wanted else path
+
+
 def _job_trust(model: Model, art: Artifacts, job: Job, trusted: Sequence[Trusted], where: Locator) -> list[Diagnostic]:
     out = []
     target = _target_env(model, job)
@@ -565,7 +620,7 @@ def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = N
         return False
     issuer = (owner.get("access") or {}).get("oidcIssuer") or {}
     # The claim a job of that workflow presents, at the ref it runs at, matched against each policy's pattern.
-    claim = workflow_ref(model, job.workflow, _job_ref(model, art, job)) if job else None
+    claim = workflow_ref(model, job.workflow, _job_ref(model, art, job, t.subject)) if job else None
     return any(
         p.get("team") == t.pulumi_team
         and (p.get("rules") or {}).get("sub") == t.subject
@@ -574,8 +629,12 @@ def _issuer_allows(model: Model, art: Artifacts, t: Trusted, job: Job | None = N
     )
 
 
-def _job_ref(model: Model, art: Artifacts, job: Job) -> str:
-    """The ref a job runs at: its GitHub environment's one branch where it admits only that, else any ref."""
+def _job_ref(model: Model, art: Artifacts, job: Job, subject: str) -> str:
+    """The ref a job presenting ``subject`` runs at: the subject's own ref, or its GitHub environment's one
+    branch where it admits only that, else any ref."""
+    ref_subject = f"repo:{model.project.repository}:ref:"
+    if subject.startswith(ref_subject) and not any(c in subject for c in "*?["):
+        return subject.removeprefix(ref_subject)
     gate = _gate(model, art, job.environment) if job.environment else None
     branch = str((gate or {}).get("branchPattern") or "")
     return f"refs/heads/{branch}" if branch and not any(c in branch for c in "*?[") else "<any ref>"
@@ -601,7 +660,7 @@ def _at_workflow(job: Job, message: str, code: str = "E502") -> Diagnostic:
 
 
 def esc_secrets(model: Model, art: Artifacts, where: Locator) -> list[Diagnostic]:
-    out = _bootstrap_credentials_shared(model, where)
+    out = _bootstrap_credentials_shared(model, where) + _created(model, art)
     for env in model.environments:
         for project, configs, suffix in (
             ("pulumi", art.infrastructure, ""),
@@ -663,25 +722,65 @@ def _esc_problems(
 
 
 def _rotated_problems(model: Model, env: Environment, definition: Mapping[str, Any], file: str) -> list[Diagnostic]:
-    """A value the rotator writes is read from where it writes it, and nothing else is read from there: the
-    rotator team may write the rotated environment, so a reference to any other path in it would let the
-    rotation workflow set a value it does not rotate; a rotated one read from the secrets environment would
-    keep its old credential."""
+    """A rotated value is read from where it is rotated, and nothing else is read from there: the rotator
+    team may write the rotated environment, so a reference to any other path in it would let the rotation
+    workflow set a value it does not rotate (and the rotators environment holds only what ESC rotates);
+    a rotated value read from the secrets environment would keep its old credential. References are read
+    in every spelling ESC accepts (dots, brackets, inside longer strings); neither environment is imported."""
     rotated = rotated_paths(model, env)
-    refs = [text for _, text, is_key in strings_and_keys(definition.get("values"), ()) if not is_key]
+    allowed = {env.esc_rotated: rotated.workflow, env.esc_rotators: rotated.esc}
     out = []
-    for home in (env.esc_rotated, env.esc_secrets):
-        prefix = reference(home, "").removesuffix("}")
-        for path in sorted({t[len(prefix) :].removesuffix("}") for t in refs if t.startswith(prefix)}):
-            if home == env.esc_rotated and path not in rotated:
-                problem = "which the rotation workflow may write but sophia-iac does not rotate"
-            elif home == env.esc_secrets and path in rotated:
-                problem = f"which sophia-iac rotates into {env.esc_rotated}: it would keep the old credential"
-            else:
-                continue
-            out.append(error(None, "E503", f"{file} reads {path} from {home}, {problem}"))
-    if env.esc_rotated in [str(i) for i in definition.get("imports") or []]:
-        out.append(error(None, "E503", f"{file} imports {env.esc_rotated}, which the rotation workflow may write"))
+    for text in _strings(definition.get("values")):
+        for home, path in esc_references(text):
+            if not home and any(name in path for name in (*allowed, env.esc_secrets)):
+                out.append(error(None, "E503", f"{file} has a reference ESC cannot read: ${{{path}}}"))
+            elif home in allowed and path not in allowed[home]:
+                what = "the rotation workflow may write" if home == env.esc_rotated else "ESC's rotators write"
+                shown = path or "the whole environment"
+                out.append(error(None, "E503", f"{file} reads {shown} from {home}, which {what} but does not rotate"))
+            elif home == env.esc_secrets and path in rotated.workflow | rotated.esc:
+                where = env.esc_rotated if path in rotated.workflow else env.esc_rotators
+                message = f"{file} reads {path} from {home}, which is rotated in {where}: it would keep the old one"
+                out.append(error(None, "E503", message))
+        if any(name in outside_references(text) for name in allowed):
+            out.append(error(None, "E503", f"{file} names {', '.join(sorted(allowed))} outside a reference"))
+    for imported in _imports(definition):
+        if imported in allowed:
+            out.append(error(None, "E503", f"{file} imports {imported}, which is written by rotation"))
+    return list({d.message: d for d in out}.values())  # a path mapped twice (config, variable): said once
+
+
+def _strings(value: Any) -> list[str]:
+    return [text for _, text, is_key in strings_and_keys(value, ()) if not is_key]
+
+
+def _imports(definition: Mapping[str, Any]) -> list[str]:
+    """The environments a definition imports, in either form (a name, or a name with options)."""
+    out = []
+    for entry in definition.get("imports") or []:
+        out += [str(k) for k in entry] if isinstance(entry, Mapping) else [str(entry)]
+    return out
+
+
+def _created(model: Model, art: Artifacts) -> list[Diagnostic]:
+    """The definitions the bootstrap creates once (the rotated and rotators environments) are exactly what
+    sophia-iac declares, and are what the bootstrap stack creates them from."""
+    out = []
+    for env in model.environments:
+        rotated = rotated_paths(model, env)
+        config = art.bootstrap.get(env.name, {})
+        for key, (suffix, _) in CREATED.items():
+            wanted = {
+                "escRotatedDefinition": rotated_definition(env) if rotated.workflow else None,
+                "escRotatorsDefinition": rotators_definition(model, env) if rotated.esc else None,
+            }[key]
+            file = f"generated/esc/{env.name}{suffix}.yaml"
+            text = art.created.get((env.name, suffix))
+            found = trusted_data(text) if text is not None else None
+            if found != wanted:
+                out.append(error(None, "E503", f"{file} is not the definition sophia-iac declares for it"))
+            if env.name in art.bootstrap and config.get(key) != text:
+                out.append(error(None, "E503", f"the bootstrap stack '{env.name}' does not create {file} as it is"))
     return out
 
 

@@ -92,6 +92,8 @@ class Environment:
     esc_secrets: str
     # The ESC environment of the values sophia-iac rotates, and their records (only the rotator writes it).
     esc_rotated: str
+    # The ESC environment declaring Pulumi ESC rotators and holding their state (ESC writes it).
+    esc_rotators: str
     # The admin-only ESC environment of the bootstrap's own credentials.
     esc_bootstrap_secrets: str
     alert_route: str | None
@@ -257,6 +259,7 @@ def _environment(doc: Document) -> Environment:
         esc["environment"],
         esc["secretsEnvironment"],
         esc.get("rotatedEnvironment", esc["environment"] + "-rotated"),
+        esc.get("rotatorsEnvironment", esc["environment"] + "-rotators"),
         esc.get("bootstrapSecretsEnvironment", esc["environment"] + "-bootstrap-secrets"),
         spec.get("alertRoute"),
         spec.get("protect", spec["tier"] == "production"),

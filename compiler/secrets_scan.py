@@ -112,12 +112,19 @@ REDACTED = "[redacted]"
 FRAGMENT = 8
 
 
+# Dotted camelCase words (``rsaPublicKey2Ref``, ``snowflake.publicKey2``): a field name or an ESC path,
+# not a pasted credential.
+_CAMEL_WORDS = re.compile(r"[a-z]{2,}[0-9]*(?:[A-Z][a-z]{2,}[0-9]*)*(?:\.[a-z]{2,}[0-9]*(?:[A-Z][a-z]{2,}[0-9]*)*)*")
+
+
 def secret_like(docs: Sequence[Document]) -> set[str]:
     """Every key and string value in the documents that could be a credential, wherever it sits."""
     found = set()
     for doc in docs:
         for path, text, is_key in strings_and_keys(doc.data, ()):
-            if classify(_field(path, is_key), text) or _random_looking(text):
+            if classify(_field(path, is_key), text):
+                found.add(text)
+            elif _random_looking(text) and not _CAMEL_WORDS.fullmatch(text):
                 found.add(text)
     return found
 

@@ -3,6 +3,7 @@ contracts only a generator bug could break are shown failing on tampered rendere
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,8 @@ def test_a_release_tag_anyone_could_push() -> None:
         '      - pattern: "release-*"\n',
     )
     assert codes(rendered) == [
-        "'production' admits tags v*, which no ruleset keeps anyone with write access from pushing"
+        "the bootstrap stack 'production' trusts what the specs do not derive (at access.releaseTags[0].pattern)",
+        "'production' admits tags v*, which no ruleset keeps anyone with write access from pushing",
     ]
 
 
@@ -188,8 +190,8 @@ def test_a_rotated_value_read_from_the_secrets_environment_keeps_the_old_credent
         rendered, "generated", "esc/production.yaml", "production-rotated.openrouter", "production-secrets.openrouter"
     )
     assert codes(rendered) == [
-        "generated/esc/production.yaml reads openrouter.apiKey from sophia-ai/production-secrets, which sophia-iac "
-        "rotates into sophia-ai/production-rotated: it would keep the old credential"
+        "generated/esc/production.yaml reads openrouter.apiKey from sophia-ai/production-secrets, which is rotated "
+        "in sophia-ai/production-rotated: it would keep the old one"
     ]
 
 
@@ -204,7 +206,7 @@ def test_nothing_but_a_rotated_value_is_read_from_where_the_rotator_writes() -> 
     )
     assert codes(rendered) == [
         "generated/esc/production.yaml reads portkey.apiKey from sophia-ai/production-rotated, which the rotation "
-        "workflow may write but sophia-iac does not rotate"
+        "workflow may write but does not rotate"
     ]
 
 
@@ -236,5 +238,80 @@ def test_the_rotator_team_is_given_to_its_workflow_at_the_default_branch_only() 
     tamper(rendered, "generated", config, f'"{workflow}@refs/heads/main"{sub}', f'"{workflow}@*"{sub}')
     assert codes(rendered) == [
         f"the OIDC issuer gives the rotator team sophia-ai-production-rotator to {workflow}@*, not only to "
-        "rotate-secrets.yml at refs/heads/main"
+        "rotate-secrets.yml at refs/heads/main",
+        "the bootstrap stack 'production' trusts what the specs do not derive "
+        "(at access.oidcIssuer.policies[14].rules.job_workflow_ref)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        # A policy that lets pull-request code have the production reader's token (every production secret).
+        (
+            "        - team: sophia-ai-production-reader\n",
+            '        - team: sophia-ai-production-reader\n          rules: {aud: "urn:pulumi:org:payready", '
+            'sub: "repo:payready/sophia-ai:pull_request", job_workflow_ref: "*"}\n'
+            "        - team: sophia-ai-production-reader\n",
+            "access.oidcIssuer.policies",
+        ),
+        ("stackPermission: 0", "stackPermission: 102", "access.identities.rotator.stackPermission"),
+        ('awsRole: ""', "awsRole: sophia-ai-deploy", "access.identities.rotator.awsRole"),
+        ('aud: "urn:pulumi:org:payready"', 'aud: "*"', "access.oidcIssuer.policies[0].rules.aud"),
+    ],
+)
+def test_a_bootstrap_stack_trusts_nothing_the_specs_do_not_derive(old: str, new: str, where: str) -> None:
+    _, rendered, _ = bundled()
+    text = rendered["generated"]["bootstrap/Pulumi.production.yaml"]
+    assert old in text, old
+    rendered["generated"]["bootstrap/Pulumi.production.yaml"] = text.replace(old, new, 1)
+    found = [m for m in codes(rendered) if "trusts what the specs do not derive" in m]
+    assert len(found) == 1 and f"(at {where}" in found[0], found
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "x${environments.sophia-ai.production-rotated.slack.botToken}",
+        '${environments.sophia-ai["production-rotated"]["slack"].botToken}',
+        "${environments.sophia-ai.production-rotated}",
+    ],
+)
+def test_a_reference_into_the_rotated_environment_is_read_in_every_spelling(spelling: str) -> None:
+    _, rendered, _ = bundled()
+    line = '    SLACK_BOT_TOKEN: "${environments.sophia-ai.production-secrets.slack.botToken}"'
+    tamper(rendered, "generated", "esc/production.yaml", line, f"    SLACK_BOT_TOKEN: {json.dumps(spelling)}")
+    (found,) = codes(rendered)
+    assert found.startswith("generated/esc/production.yaml reads ") and "from sophia-ai/production-rotated" in found
+
+
+def test_the_rotated_environment_is_not_imported_in_either_form() -> None:
+    _, rendered, _ = bundled()
+    tamper(
+        rendered,
+        "generated",
+        "esc/production.yaml",
+        "values:\n",
+        "imports:\n  - sophia-ai/production-rotated: {merge: true}\nvalues:\n",
+    )
+    assert codes(rendered) == [
+        "generated/esc/production.yaml imports sophia-ai/production-rotated, which is written by rotation"
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["rotated", "rotators"])
+def test_what_the_bootstrap_creates_once_is_what_the_specs_declare(suffix: str) -> None:
+    _, rendered, _ = bundled()
+    path = f"esc/production-{suffix}.yaml"
+    text = rendered["generated"][path]
+    assert "values:" in text
+    if suffix == "rotated":  # a rotated environment that reads the admin-only credentials
+        tampered = text.replace("  - sophia-ai/production-secrets\n", "  - sophia-ai/production-bootstrap-secrets\n")
+    else:  # a rotator retargeted at the deployer
+        tampered = text.replace("targetUser: SOPHIA_PROD_SVC", "targetUser: SOPHIA_IAC_DEPLOYER")
+    assert tampered != text
+    rendered["generated"][path] = tampered
+    assert codes(rendered) == [
+        f"generated/esc/production-{suffix}.yaml is not the definition sophia-iac declares for it",
+        f"the bootstrap stack 'production' does not create generated/esc/production-{suffix}.yaml as it is",
     ]

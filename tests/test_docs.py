@@ -55,12 +55,13 @@ def test_setup_lists_exactly_the_paths_the_generated_esc_environments_reference(
         for name in (f"{env}.yaml", f"{env}-bootstrap.yaml"):
             for where, paths in esc_paths(name).items():
                 referenced.setdefault(where, set()).update(paths)
-        # The rotated environment imports the secrets one: what it holds is put there first, by hand.
-        initial = referenced[f"sophia-ai/{env}-secrets"] | referenced[f"sophia-ai/{env}-rotated"]
+        # What is rotated is put in the secrets environment first, by hand: the rotated environment imports it,
+        # the ESC rotator starts from it.
+        initial = set().union(*(referenced[f"sophia-ai/{env}-{e}"] for e in ("secrets", "rotated", "rotators")))
         assert set(re.findall(r"`([^`]+)`", shared_paths)) == initial
         assert set(re.findall(r"`([^`]+)`", admin_paths)) == referenced[f"sophia-ai/{env}-bootstrap-secrets"]
         # The pipeline opens the infrastructure one: it never reaches the admin-only environment.
-        assert set(esc_paths(f"{env}.yaml")) == {f"sophia-ai/{env}-secrets", f"sophia-ai/{env}-rotated"}
+        assert set(esc_paths(f"{env}.yaml")) == {f"sophia-ai/{env}-{e}" for e in ("secrets", "rotated", "rotators")}
 
 
 def test_setup_applies_the_org_wide_bootstrap_stack_last() -> None:

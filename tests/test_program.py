@@ -80,7 +80,7 @@ def test_secret_names_are_outputs_never_values(runs: dict[str, StackRun]) -> Non
     snowflake = components(runs["production"])["snowflake"]["outputs"]
     # The program reads only what it authenticates or configures with; the service user's private
     # key is the application's, exported by ESC as an environment variable, never read by Pulumi.
-    assert snowflake["secretNames"] == ["deployer-private-key", "service-public-key", "service-public-key-2"]
+    assert snowflake["secretNames"] == ["deployer-private-key", "service-public-key"]
 
 
 def test_a_fresh_compile_runs_too(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:

@@ -101,6 +101,31 @@ def test_the_rotated_environment_is_created_from_its_definition_and_then_left_to
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_esc_rotators_are_created_once_and_rotated_on_the_schedule_the_policy_allows(
+    runs: dict[str, StackRun], env: str
+) -> None:
+    (rotators,) = [e for e in of_type(runs[env], "Environment") if e["name"] == f"{NAME}.rotators"]
+    project, name = ENV[env].esc_rotators.split("/", 1)
+    inputs = rotators["inputs"]
+    assert (inputs["organization"], inputs["project"], inputs["name"]) == (ORG, project, name)
+    text = (platform_generated() / "esc" / f"{env}-rotators.yaml").read_text(encoding="utf-8")
+    assert inputs["yaml"]["text"] == text
+    declared = yaml.safe_load(text)["values"]["sophiaIacRotators"]["snowflake"]["privateKey"]
+    assert set(declared) == {"fn::rotate::snowflake-user"}
+    # ESC writes each rotator's state into the definition: an update from it would wipe the key pair.
+    assert rotators["ignoreChanges"] == ["yaml"]
+    assert rotators["protect"] is rotators["retainOnDelete"] is protected(env)
+    (schedule,) = of_type(runs[env], "EnvironmentRotationSchedule")
+    assert schedule["inputs"] == {
+        "organization": ORG,
+        "project": project,
+        "environment": name,
+        "scheduleCron": "0 6 1 */2 *",  # 90 days, Mondays at 06:00: the first of every second month, at 06:00
+    }
+    assert rotators["urn"] in schedule["dependencies"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], env: str) -> None:
     environment = of_type(runs[env], "Environment")[0]
     config_env = ENV[env].esc_environment.split("/", 1)
@@ -110,7 +135,9 @@ def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], en
         go = {"8h": "8h0m0s", "1h": "1h0m0s"}  # as the provider reads it back, so a refresh sees no change
         duration = {"maxOpenDuration": go[team["maxOpenDuration"]]} if "maxOpenDuration" in team else {}
         rotated_env = ENV[env].esc_rotated.split("/", 1)
-        for suffix, (project, name) in (("", config_env), (".secrets", secrets_env), (".rotated", rotated_env)):
+        rotators_env = ENV[env].esc_rotators.split("/", 1)
+        targets = (("", config_env), (".secrets", secrets_env), (".rotated", rotated_env), (".rotators", rotators_env))
+        for suffix, (project, name) in targets:
             expected[f"{NAME}.permission.{team['name']}{suffix}"] = {
                 "organization": ORG,
                 "project": project,
@@ -121,7 +148,7 @@ def test_team_permissions_on_both_esc_environments(runs: dict[str, StackRun], en
             }
     permissions = [p for p in of_type(runs[env], "TeamEnvironmentPermission") if ".permission." in p["name"]]
     assert {p["name"]: p["inputs"] for p in permissions} == expected
-    on_generated = [p for p in permissions if not p["name"].endswith((".secrets", ".rotated"))]
+    on_generated = [p for p in permissions if not p["name"].endswith((".secrets", ".rotated", ".rotators"))]
     assert all(environment["urn"] in p["dependencies"] for p in on_generated)
 
 
@@ -131,7 +158,7 @@ def test_team_permissions_follow_the_production_override(runs: dict[str, StackRu
         return {
             p["inputs"]["team"]: (p["inputs"]["permission"], p["inputs"].get("maxOpenDuration"))
             for p in found
-            if not p["name"].endswith((".secrets", ".rotated"))
+            if not p["name"].endswith((".secrets", ".rotated", ".rotators"))
         }
 
     assert levels("production") == {"platform": ("admin", "1h0m0s"), "developers": ("read", None)}
@@ -168,11 +195,14 @@ def test_one_machine_team_per_identity_with_least_privilege(runs: dict[str, Stac
         assert (permission["inputs"]["project"], permission["inputs"]["stack"]) == ("sophia-ai", env)
     esc = [p["inputs"] for p in of_type(run, "TeamEnvironmentPermission") if ".team." in p["name"]]
     environments = {(p["team"], p["project"], p["environment"], p["permission"]) for p in esc}
-    # Every team opens the three ESC environments; only the rotator writes, and only the rotated one.
+    # Every team opens the ESC environments; only the rotator writes, and only the rotated one; it has no
+    # access to the ESC rotators (their state is ESC's).
+    e = ENV[env]
     assert environments == {
-        (team, *where.split("/", 1), "write" if (team, where) == (rotator, ENV[env].esc_rotated) else "open")
+        (team, *where.split("/", 1), "write" if (team, where) == (rotator, e.esc_rotated) else "open")
         for team in teams
-        for where in (ENV[env].esc_environment, ENV[env].esc_secrets, ENV[env].esc_rotated)
+        for where in (e.esc_environment, e.esc_secrets, e.esc_rotated, e.esc_rotators)
+        if (team, where) != (rotator, e.esc_rotators)
     }
 
 
@@ -192,7 +222,8 @@ def test_only_the_org_wide_stack_registers_the_oidc_issuer(runs: dict[str, Stack
     for e in ENVIRONMENTS:
         expected.append((f"sophia-ai-{e}-deploy", f"repo:{repo}:environment:{e}", f"{workflows}/deploy.yml@*"))
         for reader in ("drift.yml", "integration-tests.yml", "rotate-secrets.yml"):
-            expected.append((f"sophia-ai-{e}-reader", f"repo:{repo}:ref:refs/heads/main", f"{workflows}/{reader}@*"))
+            at = f"{workflows}/{reader}@refs/heads/main"  # the default branch's code only
+            expected.append((f"sophia-ai-{e}-reader", f"repo:{repo}:ref:refs/heads/main", at))
         # The rotator: its own GitHub environment's subject, from the rotation workflow at main only.
         rotation = f"{workflows}/rotate-secrets.yml@refs/heads/main"
         expected.append((f"sophia-ai-{e}-rotator", f"repo:{repo}:environment:{e}-rotation", rotation))
@@ -216,7 +247,8 @@ def test_slack_webhooks_on_the_stack_and_the_esc_environment(runs: dict[str, Sta
     wanted = config(env)["webhook"]
     url = {"__secret__": f"mock-secret-for-{alert_webhook_key(wanted['alertRoute'])}"}
     hooks = {h["name"]: h["inputs"] for h in of_type(runs[env], "Webhook")}
-    assert set(hooks) == {f"{NAME}.webhook.environment", f"{NAME}.webhook.stack"}
+    rotation = {f"{NAME}.webhook.environment.rotated", f"{NAME}.webhook.environment.rotators"}
+    assert set(hooks) == {f"{NAME}.webhook.environment", f"{NAME}.webhook.stack"} | rotation
     for inputs in hooks.values():
         assert inputs["format"] == "slack"
         assert inputs["payloadUrl"] == url
@@ -228,6 +260,11 @@ def test_slack_webhooks_on_the_stack_and_the_esc_environment(runs: dict[str, Sta
     assert (on_environment["projectName"], on_environment["environmentName"]) == (project, name)
     assert "stackName" not in on_environment
     assert on_environment["filters"] == [e for e in wanted["events"] if is_environment_event(e)]
+    # The environments written by rotation are watched the same way: a change nobody planned is seen.
+    for suffix, where in ((".rotated", ENV[env].esc_rotated), (".rotators", ENV[env].esc_rotators)):
+        on_rotation = hooks[f"{NAME}.webhook.environment{suffix}"]
+        assert (on_rotation["projectName"], on_rotation["environmentName"]) == tuple(where.split("/", 1))
+        assert on_rotation["filters"] == on_environment["filters"]
     on_stack = hooks[f"{NAME}.webhook.stack"]
     assert (on_stack["projectName"], on_stack["stackName"]) == (MODEL.project.pulumi_project, env)
     (stack,) = of_type(runs[env], "Stack")
@@ -260,5 +297,5 @@ def test_component_outputs_name_no_secret_value(runs: dict[str, StackRun], env: 
     assert outputs["stack"] == f"{ORG}/{MODEL.project.pulumi_project}/{env}"
     assert outputs["teams"] == [f"sophia-ai-{env}-deploy", f"sophia-ai-{env}-reader", f"sophia-ai-{env}-rotator"]
     assert outputs.get("oidcIssuer") == ("sophia-ai-github-actions" if env == "production" else None)
-    assert set(outputs["webhooks"]) == {"environment", "stack"}
+    assert set(outputs["webhooks"]) == {"environment", "environment.rotated", "environment.rotators", "stack"}
     assert "mock-secret" not in repr(outputs)

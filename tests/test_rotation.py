@@ -23,6 +23,7 @@ from compiler.integrations.openrouter import rotate as openrouter_rotate
 from compiler.rotation import state as records
 from compiler.rotation.esc import Esc
 from compiler.rotation.runner import Outcome, Runner
+from compiler.targets.esc import rotated_definition, rotators_definition
 from tests.conftest import Result, platform_model
 from tests.fakes import esc_api
 from tests.fakes.openrouter_keys import OpenRouter
@@ -31,7 +32,8 @@ from tests.fakes.openrouter_keys import Server as OpenRouterServer
 TOKEN = "pul-" + "t0k3n" * 8
 MANAGEMENT = "sk-or-v1-" + "m4n4g3" * 10
 OLD_KEY = "sk-or-v1-" + "0ld" * 20
-ORG, PROJECT, SECRETS_ENV, ROTATED_ENV = "payready", "sophia-ai", "production-secrets", "production-rotated"
+ORG, PROJECT, SECRETS_ENV = "payready", "sophia-ai", "production-secrets"
+ROTATED_ENV, ROTATORS_ENV = "production-rotated", "production-rotators"
 PATH = "openrouter.apiKey"
 START = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
@@ -96,8 +98,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "values": {"openrouter": {"apiKey": {"fn::secret": OLD_KEY}, "managementKey": {"fn::secret": MANAGEMENT}}}
     }
     store.put(ORG, PROJECT, SECRETS_ENV, yaml.safe_dump(initial))
-    # As the bootstrap creates it (generated/esc/production-rotated.yaml): importing the secrets environment.
-    store.put(ORG, PROJECT, ROTATED_ENV, yaml.safe_dump({"imports": [f"{PROJECT}/{SECRETS_ENV}"], "values": {}}))
+    # As the bootstrap creates them (generated/esc/production-rotated.yaml, production-rotators.yaml).
+    store.put(ORG, PROJECT, ROTATED_ENV, yaml.safe_dump(rotated_definition(production())))
+    store.put(ORG, PROJECT, ROTATORS_ENV, yaml.safe_dump(declared_rotators()))
     service = OpenRouter(MANAGEMENT)
     with esc_api.Server(store) as esc_server:
         served = OpenRouterServer(service)
@@ -105,6 +108,14 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             yield World(store, esc_server.url, service, served.url, [START])
         finally:
             served.stop()
+
+
+def production() -> Any:
+    return next(e for e in platform_model().environments if e.name == "production")
+
+
+def declared_rotators() -> dict[str, Any]:
+    return rotators_definition(platform_model(), production())
 
 
 def _fast_policy() -> Any:
@@ -117,8 +128,17 @@ def test_methods_are_chosen_from_the_policy_and_the_types_rotators() -> None:
     items = {(p.label, p.env.name): p for p in rotation.planned(platform_model())}
     assert items[("openrouter/api-key", "production")].method == rotation.WORKFLOW
     assert items[("openrouter/management-key", "production")].method == rotation.REMINDER
-    automatic_unhandled = items[("snowflake/private-key", "production")]
+    automatic_unhandled = items[("snowflake/deployer-private-key", "production")]
     assert automatic_unhandled.method == rotation.REMINDER and "no rotator" in automatic_unhandled.why
+    # The service user's key pair: Pulumi ESC's snowflake-user rotator, read from the rotated environment.
+    by_esc = items[("snowflake/private-key", "production")]
+    assert (by_esc.method, by_esc.esc_environment) == (rotation.ESC, f"{PROJECT}/{ROTATORS_ENV}")
+    # The public key the user is created with rotates along; its value is read where people put it.
+    along = items[("snowflake/service-public-key", "production")]
+    assert (along.method, along.esc_environment) == (rotation.ESC, f"{PROJECT}/{SECRETS_ENV}")
+    # Airbyte reads the same key: from where the rotator writes it, and nobody is reminded of it.
+    shared = items[("airbyte/snowflake-private-key", "production")]
+    assert shared.esc_environment == f"{PROJECT}/{ROTATORS_ENV}"
     assert items[("openrouter/api-key", "production")].esc_environment == f"{PROJECT}/{ROTATED_ENV}"
 
 
@@ -457,3 +477,94 @@ def test_the_rotate_job_exports_every_variable_the_rotation_reads(world: World) 
     assert [o.action for o in runner.run(due=True, secret=None, dry_run=False)] == ["rotated"]
     read = {name for name in environ.read if not name.startswith(("SOPHIA_IAC_", "GITHUB_", "RUNNER_"))}
     assert read and read <= exported, read - exported
+
+
+def test_the_esc_rotator_is_declared_with_the_key_in_use_as_its_initial_state() -> None:
+    declared = declared_rotators()
+    assert "imports" not in declared  # it references single values, and only from the secrets environment
+    secrets = f"${{environments.{PROJECT}.{SECRETS_ENV}"
+    rotator = declared["values"]["sophiaIacRotators"]["snowflake"]["privateKey"]["fn::rotate::snowflake-user"]
+    assert rotator == {
+        "inputs": {
+            "login": {
+                "account": "PAYREADY-SOPHIA",
+                "user": "SOPHIA_IAC_DEPLOYER",
+                "privateKey": secrets + ".snowflake.deployerPrivateKey}",
+            },
+            "targetUser": "SOPHIA_PROD_SVC",
+        },
+        # Before its first rotation it opens with the key the user was created with; the first rotation
+        # keeps that key's public half in RSA_PUBLIC_KEY_2.
+        "state": {"account": "PAYREADY-SOPHIA", "privateKey": secrets + ".snowflake.privateKey}"},
+    }
+    assert declared["values"]["snowflake"] == {"privateKey": "${sophiaIacRotators.snowflake.privateKey.privateKey}"}
+
+
+def test_what_differs_from_the_declared_rotators_and_rotated_values_is_found() -> None:
+    from compiler.rotation.remind import created_drift
+
+    store = esc_api.Esc(tokens={TOKEN})
+    live = declared_rotators()
+    rotator = live["values"]["sophiaIacRotators"]["snowflake"]["privateKey"]["fn::rotate::snowflake-user"]
+    # ESC's state after a rotation is no difference.
+    rotator["state"] = {"account": "PAYREADY-SOPHIA", "privateKey": {"fn::secret": {"ciphertext": "ZXNj"}}}
+    store.put(ORG, PROJECT, ROTATORS_ENV, yaml.safe_dump(live))
+    rotated = rotated_definition(production())
+    rotated["values"] = {"openrouter": {"apiKey": {"fn::secret": {"ciphertext": "a2V5"}}}, records.RECORDS: {}}
+    store.put(ORG, PROJECT, ROTATED_ENV, yaml.safe_dump(rotated))
+    with esc_api.Server(store) as server:
+        client = Esc(ORG, TOKEN, server.url, sleep=lambda seconds: None)
+        assert created_drift(platform_model(), "production", client) == []
+
+        rotator["inputs"]["targetUser"] = "SOPHIA_IAC_DEPLOYER"  # retargeted behind the specs
+        store.put(ORG, PROJECT, ROTATORS_ENV, yaml.safe_dump(live))
+        rotated["values"]["portkey"] = {"apiKey": "sk-elsewhere"}  # a value the rotator does not rotate
+        rotated["imports"].append(f"{PROJECT}/production-bootstrap-secrets")
+        store.put(ORG, PROJECT, ROTATED_ENV, yaml.safe_dump(rotated))
+        assert created_drift(platform_model(), "production", client) == [
+            f"{PROJECT}/{ROTATED_ENV}: imports ['{PROJECT}/{SECRETS_ENV}', '{PROJECT}/production-bootstrap-secrets'], "
+            f"declared ['{PROJECT}/{SECRETS_ENV}']",
+            f"{PROJECT}/{ROTATED_ENV}: portkey.apiKey is not sophia-iac's",
+            f"{PROJECT}/{ROTATORS_ENV}: sophiaIacRotators.snowflake.privateKey.fn::rotate::snowflake-user differs "
+            "from the specs",
+        ]
+
+
+def test_an_esc_rotated_secret_is_last_rotated_when_its_rotator_state_was_made() -> None:
+    live = declared_rotators()
+    rotator = live["values"]["sophiaIacRotators"]["snowflake"]["privateKey"]["fn::rotate::snowflake-user"]
+    rotator["state"]["createdAt"] = "2026-11-01T06:00:00Z"
+    doc = records.load(yaml.safe_dump(live))
+    item = next(p for p in rotation.planned(platform_model(), "production") if p.label == "snowflake/private-key")
+    found = rotation.status(item, records.record(doc, "snowflake.privateKey"), START)
+    assert (rotation.iso(found.last_rotated), found.status) == ("2026-11-01T06:00:00Z", "ok")
+    assert rotation.iso(found.next_due) == "2027-01-30T06:00:00Z"
+
+
+def test_rotate_names_the_esc_command_for_an_esc_rotated_secret(world: World) -> None:
+    (outcome,) = world.rotate(secret="snowflake/private-key", due=False)
+    assert outcome.action == "skipped"
+    assert "esc env rotate payready/sophia-ai/production-rotators" in outcome.detail
+    assert world.openrouter.keys == {}
+
+
+def test_esc_rotates_on_the_least_frequent_calendar_schedule_within_the_interval() -> None:
+    from dataclasses import replace
+
+    model = platform_model()
+    env = next(e for e in model.environments if e.name == "production")
+    assert homes.esc_schedule(model, env) == "0 6 1 */2 *"  # 90 days: every second month (at most 62 days)
+
+    def with_interval(days: int, schedule: str | None = "30 4 * * 3") -> str | None:
+        policies = tuple(
+            replace(p, interval_seconds=days * 86400, schedule=schedule) if p.name == "ninety-day" else p
+            for p in model.rotation_policies
+        )
+        return homes.esc_schedule(replace(model, rotation_policies=policies), env)
+
+    assert with_interval(30) == "30 4 * * 3"  # weekly, on the policy's weekday
+    assert with_interval(31) == "30 4 1 * *"
+    assert with_interval(92) == "30 4 1 */3 *"
+    assert with_interval(365) == "30 4 1 */6 *"
+    assert with_interval(400) == "30 4 1 1 *"
+    assert with_interval(3, None) == "0 6 * * *"  # never more often than daily

@@ -83,3 +83,17 @@ def test_references_and_prose_are_not_secrets(key: str, value: str) -> None:
 )
 def test_unprefixed_credentials_of_managed_services_in_secret_fields(key: str, value: str) -> None:
     assert classify(key, value) is not None
+
+
+def test_field_names_and_esc_paths_spelled_as_words_are_not_taken_for_credentials() -> None:
+    from compiler.load import Document
+    from compiler.secrets_scan import secret_like
+
+    data = {
+        "serviceUser": {"rsaPublicKey2Ref": "public-key-2"},
+        "secrets": {"public-key-2": {"esc": "snowflake.servicePublicKey2"}},
+        "token": "aB3xY9kLmN2pQ7rS",  # random: still one
+        "labelKey": "Zq8Wv2Lr5Tx1Mn7Kp",
+    }
+    found = secret_like([Document("x.yaml", data, None, None)])  # type: ignore[arg-type]
+    assert found == {"aB3xY9kLmN2pQ7rS", "Zq8Wv2Lr5Tx1Mn7Kp"}

@@ -35,6 +35,28 @@ class RegistryError(Exception):
 
 
 @dataclass(frozen=True)
+class EscRotator:
+    """A Pulumi ESC rotator (``fn::rotate::<provider>``) that rotates one secret of a type on ESC's
+    schedule, declared in the environment's rotated ESC environment."""
+
+    provider: str
+    # The config path naming the secret it rotates, whose value is its output ``output``.
+    secret: str
+    output: str
+    # Its inputs, from one environment's config and a function giving the ESC reference to one of the
+    # integration's secrets (by name) in the secrets environment.
+    inputs: Callable[[Mapping[str, Any], Callable[[str], str]], dict[str, Any]]
+    # Its initial state (the credential in use before its first rotation, so that it opens from the
+    # start and the first rotation keeps it valid alongside the new one), from the same.
+    state: Callable[[Mapping[str, Any], Callable[[str], str]], dict[str, Any]] | None = None
+    # Config paths naming secrets rotated with it, whose value is used once (the public key a user is
+    # created with).
+    along: tuple[str, ...] = ()
+    # Config paths that would undo its rotations (the program setting what it rotates): refused.
+    forbids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class IntegrationType:
     """What the compiler knows about one integration type (``ENTRY`` in its package).
 
@@ -88,6 +110,9 @@ class IntegrationType:
     # Secrets its ``rotate.py`` can issue and revoke through the service's API: an automatic rotation
     # policy on one of them is carried out by ``sophia-iac rotate`` (the others are reminders).
     rotators: tuple[str, ...] = ()
+    # Pulumi ESC rotators of its secrets: an automatic rotation policy on the secret one's config path
+    # names is declared in the generated rotated ESC environment and carried out on ESC's schedule.
+    esc_rotators: tuple[EscRotator, ...] = ()
 
     @property
     def schema(self) -> str:

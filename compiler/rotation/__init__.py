@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from ..homes import REMINDER, WORKFLOW, home, method, rotated_paths
+from ..homes import ESC, REMINDER, WORKFLOW, home, method, rotated_paths
 from ..model import Environment, Integration, Model, RotationPolicy, Secret
 
-__all__ = ["REMINDER", "WORKFLOW"]
+__all__ = ["ESC", "REMINDER", "WORKFLOW"]
 OK, DUE, OVERDUE, UNKNOWN = "ok", "due", "overdue", "unknown"
 
 
@@ -57,12 +57,13 @@ def planned(model: Model, env: str | None = None) -> list[Planned]:
 def variables(model: Model, env: str) -> list[str]:
     """The environment variables ``rotate`` reads in ``env``, as its ESC environment exports them: the
     secrets and settings of each integration with a secret it rotates (its rotator and health check
-    read nothing else)."""
+    read nothing else), but not the rotated secrets themselves (the check is given the new value)."""
     from ..targets.esc import application_variables
 
     items = [p for p in planned(model, env) if p.method == WORKFLOW]
     names = {p.integration.name for p in items}
-    found = {s.env_var for p in items for s in p.integration.secrets}
+    rotated = {p.secret.env_var for p in items}  # the health check is given the new value, never the old
+    found = {s.env_var for p in items for s in p.integration.secrets} - rotated
     environment = next(e for e in model.environments if e.name == env)
     found.update(application_variables(model, environment, names))
     return sorted(found)

@@ -132,7 +132,8 @@ def reminder(model: Model, env: str, definitions: Mapping[str, Any], now: dateti
     for item in planned(model, env):
         where = (item.esc_environment, item.secret.esc)
         # A value another integration's rotator rotates (read from the rotated environment) is not reminded.
-        if item.method != REMINDER or where in seen or item.esc_environment == item.env.esc_rotated:
+        rotated_elsewhere = item.esc_environment in (item.env.esc_rotated, item.env.esc_rotators)
+        if item.method != REMINDER or where in seen or rotated_elsewhere:
             continue
         seen.add(where)
         doc = definitions.get(item.esc_environment)
@@ -232,6 +233,31 @@ def _notify(model: Model, wanted: Reminder, environ: Mapping[str, str], text: st
             raise GitHubError(f"Slack route {name}: the webhook answered HTTP {answer.status_code}")
         done.append(name)
     return tuple(done)
+
+
+def created_drift(model: Model, env: str, esc: Esc) -> list[str]:
+    """How the live rotated and rotators ESC environments of ``env`` differ from what sophia-iac declares for
+    them (the bootstrap created them once and leaves them alone): a rotator whose spec changed, or anything
+    there that is not sophia-iac's (the rotator team may write the rotated one). Read as the reader."""
+    from ..homes import rotated_paths
+    from ..targets.esc import rotated_definition, rotators_definition
+
+    environment = next(e for e in model.environments if e.name == env)
+    rotated = rotated_paths(model, environment)
+    out = []
+    for name, paths, declared in (
+        (environment.esc_rotated, rotated.workflow, rotated_definition(environment) if rotated.workflow else None),
+        (environment.esc_rotators, (), rotators_definition(model, environment) if rotated.esc else None),
+    ):
+        if declared is None:
+            continue
+        try:
+            live = records.load(esc.get(name)[0])
+        except (EscError, ValueError) as exc:
+            out.append(f"{name}: cannot be read ({exc})")
+            continue
+        out += [f"{name}: {problem}" for problem in records.drift(live, declared, paths)]
+    return out
 
 
 def summary(result: Reminded, env: str, routes: Sequence[str] = ()) -> str:

@@ -38,7 +38,7 @@ from ..probes import runner as probes
 from ..probes.jobs import jobs
 from ..probes.redact import Redactor
 from ..probes.results import Result
-from . import DUE, OVERDUE, UNKNOWN, WORKFLOW, Planned, iso, overlap, parse_time, planned, status
+from . import DUE, ESC, OVERDUE, UNKNOWN, WORKFLOW, Planned, iso, overlap, parse_time, planned, status
 from . import state as records
 from .context import RotateContext
 from .esc import Conflict, Esc, Unknown
@@ -70,14 +70,27 @@ class Runner:
     after: Callable[[str], None] = field(default=lambda step: None, repr=False)
 
     def run(self, *, due: bool, secret: str | None, dry_run: bool) -> list[Outcome]:
-        items = [p for p in planned(self.model, self.env) if p.method == WORKFLOW]
+        out: list[Outcome] = []
+        everything = planned(self.model, self.env)
+        by_esc = [p for p in everything if p.method == ESC and secret in (p.label, p.secret.name)]
+        if by_esc:
+            rotators = next(e for e in self.model.environments if e.name == self.env).esc_rotators
+            return out + [
+                Outcome(
+                    p.label,
+                    "skipped",
+                    f"rotated by Pulumi ESC on its schedule; to rotate it now: esc env rotate "
+                    f"{self.model.project.organization}/{rotators}",
+                )
+                for p in by_esc
+            ]
+        items = [p for p in everything if p.method == WORKFLOW]
         if secret is not None:
             chosen = [p for p in items if secret in (p.label, p.secret.name)]
             if not chosen:
                 known = ", ".join(p.label for p in items) or "none"
                 raise SophiaIacError(f"no secret rotated by sophia-iac is named {secret!r} in {self.env} ({known})")
             items = chosen
-        out: list[Outcome] = []
         seen: set[tuple[str, str]] = set()
         for item in items:
             where = (item.esc_environment, item.secret.esc)

@@ -12,6 +12,10 @@ the same definition, at ``values.sophiaIacRotation["<esc path>"]``:
   ``startedAt``, ``leaseUntil``): a runner that finds one it does not hold, still leased, leaves the
   secret alone; one whose lease has run out is finished by whoever comes next.
 
+A secret an ESC rotator rotates has no record of its own: it was last rotated when its rotator's state
+was made (``createdAt``). :func:`drift` tells how a live environment the bootstrap created once (the
+rotated one, the rotators one) differs from what sophia-iac declares for it.
+
 The definition is edited round-trip (ruamel.yaml), so what people wrote by hand stays as it was.
 """
 
@@ -19,11 +23,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from ..targets.esc import rotator_path
 from .esc import EscError
 
 if TYPE_CHECKING:
@@ -74,10 +80,65 @@ def dump(doc: CommentedMap) -> str:
 
 
 def record(doc: CommentedMap, path: str) -> dict[str, Any]:
-    """The rotation record of the secret at ``path`` (plain data; ``{}`` when there is none)."""
+    """The rotation record of the secret at ``path`` (plain data; ``{}`` when there is none); for a secret an
+    ESC rotator rotates, when its state was made."""
     records = doc["values"].get(RECORDS)
     found = records.get(path) if isinstance(records, dict) else None
-    return _plain(found) if isinstance(found, dict) else {}
+    if isinstance(found, dict):
+        return dict(_plain(found))
+    rotator = _at(doc["values"], rotator_path(path))
+    for key, declared in rotator.items() if isinstance(rotator, dict) else ():
+        made = declared.get("state", {}).get("createdAt") if isinstance(declared, dict) else None
+        if str(key).startswith("fn::rotate::") and isinstance(made, str | datetime):
+            return {"rotatedAt": made}
+    return {}
+
+
+def _at(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def drift(live: CommentedMap, declared: dict[str, Any], own: Iterable[str] = ()) -> list[str]:
+    """How a live ESC environment the bootstrap created once differs from what sophia-iac declares for it:
+    a declared value or import missing or changed, an ESC rotator with other inputs, anything else there
+    (an import, a value, a function) but ``own`` (the paths the rotation workflow writes) and the rotation
+    records. An ESC rotator's ``state`` is ESC's to change."""
+    found = []
+    imports = [str(i) if not isinstance(i, dict) else str(next(iter(i), "")) for i in live.get("imports") or []]
+    if imports != [str(i) for i in declared.get("imports", [])]:
+        found.append(f"imports {imports or 'nothing'}, declared {declared.get('imports', []) or 'nothing'}")
+    wanted = dict(_leaves(declared.get("values", {}), ""))
+    have = dict(_leaves(_plain(live["values"]), ""))
+    allowed = (RECORDS, *own)
+    for path in sorted(set(wanted) | set(have)):
+        if path not in wanted:
+            if not any(path == mine or path.startswith(mine + ".") for mine in allowed):
+                found.append(f"{path} is not sophia-iac's")
+            continue
+        mine, theirs = wanted[path], have.get(path)
+        if path.split(".")[-1].startswith("fn::rotate::") and isinstance(theirs, dict):
+            theirs = {k: v for k, v in theirs.items() if k != "state"}
+            mine = {k: v for k, v in mine.items() if k != "state"}
+        if theirs != mine:
+            found.append(f"{path} differs from the specs" if theirs is not None else f"{path} is missing")
+    return found
+
+
+def _leaves(tree: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    """(dotted path, value) of each value: a function call (``fn::...``) is one leaf, named with it."""
+    out = []
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        functions = [k for k in value if str(k).startswith("fn::")] if isinstance(value, dict) else []
+        if isinstance(value, dict) and value and not functions:
+            out += _leaves(value, path + ".")
+        elif len(functions) == 1 and len(value) == 1:
+            out.append((f"{path}.{functions[0]}", value[functions[0]]))
+        else:
+            out.append((path, value))
+    return out
 
 
 def set_record(doc: CommentedMap, path: str, value: dict[str, Any]) -> None:

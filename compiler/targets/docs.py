@@ -60,8 +60,9 @@ def _paths(model: Model, env: Environment) -> dict[str, set[str]]:
     for project in ("pulumi", "bootstrap"):
         places += program_secret_keys(model, env, project).values()
     for home, path in places:
-        # The rotated environment imports the secrets one: a value is put there first, by people.
-        found[env.esc_secrets if home == env.esc_rotated else home].add(path)
+        # A rotated value is put in the secrets environment first, by people: the rotated environment imports
+        # it, and an ESC rotator starts from it.
+        found[env.esc_secrets if home in (env.esc_rotated, env.esc_rotators) else home].add(path)
     return found
 
 
@@ -101,6 +102,13 @@ def set_up(model: Model) -> list[SetUp]:
     return out
 
 
+METHODS = {
+    "esc": "rotated by Pulumi ESC's rotator",
+    "workflow": "rotated by `sophia-iac rotate`",
+    "reminder": "reminder",
+}
+
+
 @dataclass(frozen=True)
 class Row:
     integration: Integration
@@ -115,11 +123,12 @@ def _secret_cell(model: Model, integration: Integration, methods: Mapping[tuple[
     for s in integration.secrets:
         policy = policies[s.rotation]
         found = methods.get((integration.name, s.name))
-        how = (
-            {"workflow": "rotated by `sophia-iac rotate`", "reminder": "reminder"}[found.method] if found else "unused"
-        )
-        if found is not None and found.why:
-            how += " (its policy asks for automatic rotation; no rotator handles it yet)"
+        how = METHODS[found.method] if found else "unused"
+        elsewhere = found is not None and found.esc_environment in (found.env.esc_rotated, found.env.esc_rotators)
+        if found is not None and found.method == "reminder" and elsewhere:
+            how = f"rotated with the secret its ESC path {s.esc} belongs to"  # another integration's rotator
+        elif found is not None and found.why:
+            how += f" ({found.why})"
         cells.append(f"`{s.name}` ({s.rotation}: every {policy.interval}, {how})")
     return tuple(cells)
 

@@ -28,9 +28,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
+from typing import Any
 
 from ..access import alert_routes_read
-from ..homes import bootstrap_only, home, rotated_paths
+from ..homes import bootstrap_only, esc_rotated, home, rotated_paths
 from ..model import Environment, Model, thaw
 from ..names import alert_webhook_key, env_var
 from ..render import RenderContext, header, template
@@ -42,6 +43,39 @@ def reference(environment: str, path: str) -> str:
     """An implicit import of one value: ``${environments.project.name.path}``."""
     project, name = environment.split("/", 1)
     return "${environments" + _key(project) + _key(name) + "." + path + "}"
+
+
+_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+_STEP = re.compile(r'\.([^.\[\]"]+)|\["((?:[^"\\]|\\.)*)"\]|\[(\d+)\]')
+
+
+def esc_references(text: str) -> list[tuple[str, str]]:
+    """Every ``${environments...}`` reference in ``text``, in either notation (dots, brackets), as
+    (``project/name``, dotted path; ``""`` for the whole environment). One that cannot be read is
+    ``("", its text)``."""
+    out = []
+    for match in _INTERPOLATION.finditer(text):
+        inner = match.group(1).strip()
+        if not inner.startswith("environments"):
+            continue
+        steps, at, rest = [], len("environments"), inner
+        while at < len(rest):
+            step = _STEP.match(rest, at)
+            if step is None:
+                break
+            found = step.group(1) if step.group(1) is not None else step.group(2) or step.group(3)
+            steps.append(json.loads(f'"{found}"') if step.group(2) is not None else found)
+            at = step.end()
+        if at != len(rest) or len(steps) < 2:
+            out.append(("", inner))
+            continue
+        out.append((f"{steps[0]}/{steps[1]}", ".".join(str(s) for s in steps[2:])))
+    return out
+
+
+def outside_references(text: str) -> str:
+    """``text`` without its ``${...}`` interpolations."""
+    return _INTERPOLATION.sub("", text)
 
 
 def _key(name: str) -> str:
@@ -114,7 +148,7 @@ def _render(ctx: RenderContext, env: Environment, project: str) -> str:
         env=env,
         name=env.esc_environment + ("-bootstrap" if bootstrap else ""),
         bootstrap=bootstrap,
-        rotated=bool(rotated_paths(model, env)),
+        rotated=rotated_paths(model, env),
         config=secret_config(model, env, project),
         variables={} if bootstrap else secret_variables(model, env),
     )
@@ -135,19 +169,77 @@ def esc_texts(ctx: RenderContext) -> dict[str, str]:
     return dict(held[1])
 
 
-def rotated_texts(ctx: RenderContext) -> dict[str, str]:
-    """The definition each rotated ESC environment is created with, by environment name (only where
-    sophia-iac rotates a secret)."""
-    out = {}
+ROTATORS = "sophiaIacRotators"  # where the rotators environment declares ESC rotators, by the secret's path
+
+
+def rotator_path(path: str) -> str:
+    """Where the ESC rotator of the secret at ``path`` is declared in the rotators environment."""
+    return f"{ROTATORS}.{path}"
+
+
+def rotated_definition(env: Environment) -> dict[str, Any]:
+    """The rotated ESC environment of ``env`` as the bootstrap creates it: importing the secrets environment
+    (a value not yet rotated is the one put there by hand), nothing of its own yet."""
+    return {"imports": [env.esc_secrets], "values": {}}
+
+
+def rotators_definition(model: Model, env: Environment) -> dict[str, Any]:
+    """The rotators ESC environment of ``env`` as sophia-iac declares it: each ESC rotator with its inputs and
+    initial state (the credential in use, from the secrets environment), and each secret it rotates mapped
+    to its output. ESC replaces a rotator's state when it rotates; nothing else writes it."""
+    values: dict[str, Any] = {}
+    for integration, secret, rotator, _ in esc_rotated(model, env):
+        config = integration.per_env[env.name].config
+        by_name = {s.name: s.esc for s in integration.secrets}
+
+        def ref(name: str, paths: dict[str, str] = by_name) -> str:
+            return reference(env.esc_secrets, paths[name])
+
+        declared: dict[str, Any] = {"inputs": rotator.inputs(config, ref)}
+        if rotator.state is not None:
+            declared["state"] = rotator.state(config, ref)
+        _put(values, rotator_path(secret.esc), {f"fn::rotate::{rotator.provider}": declared})
+        _put(values, secret.esc, "${" + rotator_path(secret.esc) + "." + rotator.output + "}")
+    return {"values": values}
+
+
+def _put(tree: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        tree = tree.setdefault(part, {})
+    tree[leaf] = value
+
+
+# Stack config key of each definition the bootstrap creates once -> (file suffix, template).
+CREATED = {
+    "escRotatedDefinition": ("-rotated", "esc/rotated.yaml.j2"),
+    "escRotatorsDefinition": ("-rotators", "esc/rotators.yaml.j2"),
+}
+
+
+def created_texts(ctx: RenderContext) -> dict[str, dict[str, str]]:
+    """The definitions of the ESC environments each environment's bootstrap creates once and then leaves
+    alone (the rotated one where the rotation workflow rotates a secret, the rotators one where an ESC
+    rotator does), by environment name and stack config key."""
+    out: dict[str, dict[str, str]] = {}
     for env in ctx.model.environments:
-        paths = rotated_paths(ctx.model, env)
-        if paths:
-            out[env.name] = template(
-                "esc/rotated.yaml.j2",
-                header=header(ctx.source_names(ctx.model.sources)),
-                env=env,
-                paths=sorted(paths),
-            )
+        rotated = rotated_paths(ctx.model, env)
+        found = {}
+        declared = {
+            "escRotatedDefinition": (rotated.workflow, rotated_definition(env) if rotated.workflow else None),
+            "escRotatorsDefinition": (rotated.esc, rotators_definition(ctx.model, env) if rotated.esc else None),
+        }
+        for key, (paths, definition) in declared.items():
+            if paths:
+                found[key] = template(
+                    CREATED[key][1],
+                    header=header(ctx.source_names(ctx.model.sources)),
+                    env=env,
+                    paths=sorted(paths),
+                    definition=definition,
+                )
+        if found:
+            out[env.name] = found
     return out
 
 
@@ -159,5 +251,6 @@ class EscTarget:
         files = {f"{ROOT}/{env}.yaml": text for env, text in esc_texts(ctx).items()}
         for env in ctx.model.environments:
             files[f"{ROOT}/{env.name}-bootstrap.yaml"] = _render(ctx, env, "bootstrap")
-        files.update({f"{ROOT}/{env}-rotated.yaml": text for env, text in rotated_texts(ctx).items()})
+        for env_name, texts in created_texts(ctx).items():
+            files.update({f"{ROOT}/{env_name}{CREATED[key][0]}.yaml": text for key, text in texts.items()})
         return files

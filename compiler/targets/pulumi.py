@@ -10,21 +10,21 @@ can then never lock the pipeline out of itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..access import alert_routes_read, bootstrap_settings
-from ..homes import rotated_paths
+from ..homes import esc_rotated, esc_schedule, rotated_paths
 from ..integrations import REGISTRY, IntegrationType
 from ..integrations.base import GPU_POOLS
 from ..literals import yaml_block
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..names import alert_webhook_key, component_type, gpu_pool_type, program_files
 from ..render import RenderContext, header, template
-from .esc import esc_texts, rotated_texts
+from .esc import created_texts, esc_texts
 
 # The SDK the generated program and the mocks harness are written against; the workflows
 # install the Pulumi CLI of the same release.
@@ -67,12 +67,12 @@ def requirements(integrations: tuple[Integration, ...], kept: Iterable[Integrati
 
 
 def stack_config(
-    model: Model, env: Environment, layout: Layout, esc_definition: str = "", rotated_definition: str = ""
+    model: Model, env: Environment, layout: Layout, esc_definition: str = "", created: Mapping[str, str] = {}
 ) -> dict[str, Any]:
     """Non-secret stack config of one environment, in the main project's namespace.
 
-    A bootstrap stack also carries the definitions of the ESC environments it manages (the rotated one's
-    only where there is one: it is created from it once).
+    A bootstrap stack also carries the definitions of the ESC environments it manages, and of those it
+    creates once (``created``: the rotated and rotators ones, where there are any, by config key).
     """
     ns = model.project.pulumi_project
     project = model.project
@@ -83,8 +83,7 @@ def stack_config(
         extra[f"{ns}:access"] = bootstrap_settings(model, env)
         extra[f"{ns}:alertWebhooks"] = {r: alert_webhook_key(r) for r in alert_routes_read(model, env, kind)}
         extra[f"{ns}:escDefinition"] = esc_definition
-        if rotated_definition:
-            extra[f"{ns}:escRotatedDefinition"] = rotated_definition
+        extra.update({f"{ns}:{key}": text for key, text in sorted(created.items())})
     return extra | {
         f"{ns}:environment": env.name,
         f"{ns}:tier": env.tier,
@@ -116,8 +115,13 @@ def stack_config(
 def _esc_settings(model: Model, env: Environment) -> dict[str, str]:
     """The environment's ESC environments; the rotated one only where sophia-iac rotates a secret."""
     out = {"environment": env.esc_environment, "secretsEnvironment": env.esc_secrets}
-    if rotated_paths(model, env):
+    rotated = rotated_paths(model, env)
+    if rotated.workflow:
         out["rotatedEnvironment"] = env.esc_rotated
+    schedule = esc_schedule(model, env)
+    if rotated.esc and schedule:
+        out["rotatorsEnvironment"] = env.esc_rotators
+        out["rotationSchedule"] = schedule
     return out
 
 
@@ -169,6 +173,8 @@ def _integration_settings(
     first = next((e.name for e in model.environments if integration.per_env[e.name].enabled), None)
     # What its resources wait for: those of the integrations it depends on that this stack deploys.
     after = [name for name in integration.depends_on if name in deployed]
+    # Secrets a Pulumi ESC rotator rotates here: the module leaves what the rotator sets alone.
+    by_esc = sorted(s.name for i, s, _, _ in esc_rotated(model, env) if i is integration)
     return {
         "enabled": per_env.enabled,
         "protect": protect,
@@ -176,6 +182,7 @@ def _integration_settings(
         "config": thaw(per_env.config),
         "healthCheck": health,
         **({"dependsOn": after} if after else {}),
+        **({"escRotated": by_esc} if by_esc else {}),
     }
 
 
@@ -274,7 +281,7 @@ class PulumiTarget:
             if _ships(integration.type, layout):
                 files.update(_program_files(ctx, integration, root))
         texts = esc_texts(ctx) if layout.bootstrap else {}
-        rotated = rotated_texts(ctx) if layout.bootstrap else {}
+        created = created_texts(ctx) if layout.bootstrap else {}
         for env in model.environments:
             files[f"{root}/Pulumi.{env.name}.yaml"] = template(
                 "pulumi/Pulumi.stack.yaml.j2",
@@ -282,7 +289,7 @@ class PulumiTarget:
                 env=env,
                 esc_environment=layout.esc_environment(env),
                 esc_file=f"generated/esc/{env.name}{layout.suffix}.yaml",
-                config=stack_config(model, env, layout, texts.get(env.name, ""), rotated.get(env.name, "")),
+                config=stack_config(model, env, layout, texts.get(env.name, ""), created.get(env.name, {})),
             )
         return files
 

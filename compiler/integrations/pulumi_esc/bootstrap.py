@@ -64,9 +64,8 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         "": (esc_project, environment.name),
         ".secrets": (secrets_project, secrets_name),
     }
-    rotated = _rotated_environment(stack, organization, provider, component)
-    if rotated is not None:
-        targets[".rotated"] = (rotated.project, rotated.name)
+    created = _created_environments(stack, organization, provider, component)
+    targets.update({suffix: (made.project, made.name) for suffix, made in created.items()})
 
     access = Access(organization, targets, provider, component)
     for team in config.get("teams", []):
@@ -75,7 +74,7 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
     teams = _pipeline_teams(stack, infrastructure, access)
 
     issuer = _oidc_issuer(stack, organization, teams, provider, component)
-    webhooks = _webhooks(stack, config, organization, environment, infrastructure, provider, component)
+    webhooks = _webhooks(stack, config, organization, environment, created, infrastructure, provider, component)
     return component.done(
         {
             "escEnvironment": f"{organization}/{stack.esc['environment']}",
@@ -110,6 +109,8 @@ class Access:
         """One team's permission on each of the environment's ESC environments; ``instead`` grants another
         on some of them (by suffix: ``.rotated``)."""
         for suffix, (project, environment) in self.targets.items():
+            if (instead or {}).get(suffix) == "none":
+                continue
             pulumiservice.TeamEnvironmentPermission(
                 f"{self.component.name}.{label}{suffix}",
                 organization=self.organization,
@@ -151,34 +152,55 @@ def _pipeline_teams(
                 opts=access.component.child(provider=access.provider),
             )
         # Open, never write: deploys and reads need the values, nothing may change the definitions;
-        # the rotator alone writes, and only the rotated environment (the values it rotates, their records).
-        writes = {".rotated": "write"} if identity.get("rotates") else {}
+        # the rotator alone writes, and only the rotated environment (the values it rotates, their
+        # records); it has no business with the ESC rotators.
+        writes = {".rotated": "write", ".rotators": "none"} if identity.get("rotates") else {}
         access.environments(f"team.{kind}.esc", team.name, "open", instead=writes)
         made[name] = team
     return made
 
 
-def _rotated_environment(
+def _created_environments(
     stack: runtime.Stack, organization: str, provider: pulumiservice.Provider, component: runtime.Component
-) -> pulumiservice.Environment | None:
-    """The ESC environment of the values sophia-iac rotates, where it rotates any: created from its generated
-    definition (generated/esc/<environment>-rotated.yaml) and never updated from it, since the rotation
-    workflow writes the rotated values and their records into it. It holds the only copy of a rotated
-    credential, so it is protected where the spec protects stateful resources."""
-    name = stack.esc.get("rotatedEnvironment")
-    if not name:
-        return None
-    project, environment = str(name).split("/", 1)
-    return pulumiservice.Environment(
-        f"{component.name}.rotated",
-        organization=organization,
-        project=project,
-        name=environment,
-        yaml=pulumi.StringAsset(stack.config.require("escRotatedDefinition")),
-        opts=pulumi.ResourceOptions.merge(
-            component.child(provider=provider, stateful=True), pulumi.ResourceOptions(ignore_changes=["yaml"])
-        ),
-    )
+) -> dict[str, pulumiservice.Environment]:
+    """The ESC environments created from their generated definitions and never updated from them, by target
+    suffix: the rotated one (generated/esc/<environment>-rotated.yaml), where the rotation workflow writes
+    the values it rotates and their records, and the rotators one (<environment>-rotators.yaml), whose
+    rotators' state ESC writes, with its rotation schedule. An update from the definition would wipe
+    rotated credentials; each holds the only copy of some, so it is protected where the spec protects
+    stateful resources."""
+    made = {}
+    for suffix, setting, definition in (
+        (".rotated", "rotatedEnvironment", "escRotatedDefinition"),
+        (".rotators", "rotatorsEnvironment", "escRotatorsDefinition"),
+    ):
+        name = stack.esc.get(setting)
+        if not name:
+            continue
+        project, environment = str(name).split("/", 1)
+        made[suffix] = pulumiservice.Environment(
+            f"{component.name}{suffix}",
+            organization=organization,
+            project=project,
+            name=environment,
+            yaml=pulumi.StringAsset(stack.config.require(definition)),
+            opts=pulumi.ResourceOptions.merge(
+                component.child(provider=provider, stateful=True), pulumi.ResourceOptions(ignore_changes=["yaml"])
+            ),
+        )
+    rotators = made.get(".rotators")
+    if rotators is not None:
+        # ESC runs the rotators declared there (the Snowflake service user's key pair) on this schedule,
+        # derived by the compiler from their policies' interval and schedule.
+        pulumiservice.EnvironmentRotationSchedule(
+            f"{component.name}.rotators.schedule",
+            organization=organization,
+            project=rotators.project,
+            environment=rotators.name,
+            schedule_cron=str(stack.esc["rotationSchedule"]),
+            opts=component.child(provider=provider),
+        )
+    return made
 
 
 def _oidc_issuer(
@@ -223,11 +245,14 @@ def _webhooks(
     config: dict[str, Any],
     organization: str,
     environment: pulumiservice.Environment,
+    created: dict[str, pulumiservice.Environment],
     infrastructure: pulumiservice.Stack,
     provider: pulumiservice.Provider,
     component: runtime.Component,
 ) -> dict[str, list[str]]:
-    """A Slack-format webhook on the ESC environment and one on the stack, each with its own filters."""
+    """A Slack-format webhook on the ESC environment, one on each it created once (the rotated one, which the
+    rotation workflow writes, and the rotators one, which ESC writes: a change nobody planned is seen), and
+    one on the stack, each with its own filters."""
     webhook = config.get("webhook")
     if not webhook:
         return {}
@@ -241,6 +266,18 @@ def _webhooks(
             {"project_name": environment.project, "environment_name": environment.name},
             f"{stack.esc['environment']} ESC environment",
         ),
+        **{
+            f"environment{suffix}": (
+                [e for e in events if e.startswith(ENVIRONMENT_EVENTS)],
+                {"project_name": made.project, "environment_name": made.name},
+                f"{stack.esc[setting]} ESC environment",
+            )
+            for suffix, made, setting in (
+                (s, created[s], k)
+                for s, k in ((".rotated", "rotatedEnvironment"), (".rotators", "rotatorsEnvironment"))
+                if s in created
+            )
+        },
         "stack": (
             [e for e in events if not e.startswith(ENVIRONMENT_EVENTS)],
             {"project_name": infrastructure.project_name, "stack_name": infrastructure.stack_name},

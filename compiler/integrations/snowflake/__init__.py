@@ -1,12 +1,31 @@
 from __future__ import annotations
 
-from ..base import IntegrationType
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..base import EscRotator, IntegrationType
+
+DEFAULT_DEPLOYER = {"user": "SOPHIA_IAC_DEPLOYER", "role": "ACCOUNTADMIN", "privateKeyRef": "deployer-private-key"}
+
+
+def _login(config: Mapping[str, Any], secret: Callable[[str], str]) -> dict[str, Any]:
+    """Pulumi ESC's snowflake-user rotator logs in as the deployer (key pair), which owns the service user."""
+    deployer = config.get("deployer") or DEFAULT_DEPLOYER
+    login = {"account": config["account"], "user": deployer["user"], "privateKey": secret(deployer["privateKeyRef"])}
+    return {"login": login, "targetUser": config["serviceUser"]["name"]}
+
+
+def _initial(config: Mapping[str, Any], secret: Callable[[str], str]) -> dict[str, Any]:
+    """The key pair in use before the first rotation (the one the user is created with): the first
+    rotation keeps its public key in RSA_PUBLIC_KEY_2 while the new one takes RSA_PUBLIC_KEY."""
+    return {"account": config["account"], "privateKey": secret(config["serviceUser"]["privateKeyRef"])}
+
 
 # Pulumi connects as a deployer identity (config.deployer, key-pair JWT), never
-# as the service user it manages. The service user has two key slots, so the
-# rotation job sets the new public key in one slot before removing the old one:
-# rotation is automatic and zero-downtime. The public keys come from ESC with
-# the key pair they belong to.
+# as the service user it manages. The service user has two key slots: under an
+# automatic policy, Pulumi ESC's snowflake-user rotator puts each new public key
+# in RSA_PUBLIC_KEY and keeps the previous one in RSA_PUBLIC_KEY_2, so rotation is
+# automatic and zero-downtime; the program then sets the slots only at creation.
 ENTRY = IntegrationType(
     name="snowflake",
     title="Snowflake",
@@ -19,7 +38,19 @@ ENTRY = IntegrationType(
         ("deployer.privateKeyRef", "secret"),
         ("serviceUser.rsaPublicKeyRef", "secret"),
         ("serviceUser.rsaPublicKey2Ref", "secret"),
+        ("serviceUser.privateKeyRef", "app-secret"),
     ),
     unique_keys=("roles[].name",),
     deploys=True,
+    esc_rotators=(
+        EscRotator(
+            "snowflake-user",
+            secret="serviceUser.privateKeyRef",
+            output="privateKey",
+            inputs=_login,
+            state=_initial,
+            along=("serviceUser.rsaPublicKeyRef",),
+            forbids=("serviceUser.rsaPublicKey2Ref",),
+        ),
+    ),
 )

@@ -112,6 +112,7 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         _grant_access(component, provider, roles[name], name, access, database, warehouse)
 
     user = config["serviceUser"]
+    esc_rotated = user.get("privateKeyRef") in component.settings.get("escRotated", [])
     policy = None
     if "networkPolicy" in config:
         policy = snowflake.NetworkPolicy(
@@ -134,7 +135,12 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         network_policy=policy.name if policy else None,
         comment=stack.comment(component, "Service user Sophia AI connects as"),
         # Replacing the user Sophia AI connects as cuts the application off until it is set up again.
-        opts=component.child(provider=provider, stateful=True),
+        # Where Pulumi ESC's rotator rotates its key pair, the slots are set at creation only: an update
+        # would put back the key it replaced.
+        opts=pulumi.ResourceOptions.merge(
+            component.child(provider=provider, stateful=True),
+            pulumi.ResourceOptions(ignore_changes=["rsaPublicKey", "rsaPublicKey2"] if esc_rotated else None),
+        ),
     )
     # The default role is granted, not just set; it is one of the roles above.
     snowflake.GrantAccountRole(
