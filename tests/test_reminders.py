@@ -114,3 +114,35 @@ def test_a_recorded_rotation_is_due_again_after_its_interval(world: World) -> No
 def test_dry_run_opens_nothing(world: World) -> None:
     assert world.remind(dry_run=True).action == "would-open"
     assert world.open_reminders() == [] and world.slack == []
+
+
+def test_remind_fails_when_an_environment_written_by_rotation_holds_what_the_specs_do_not_declare(
+    world: World, monkeypatch: pytest.MonkeyPatch, cli: Any
+) -> None:
+    from compiler.targets.esc import rotated_definition, rotators_definition
+    from tests.conftest import PLATFORM_SPECS
+
+    model = platform_model()
+    production = next(e for e in model.environments if e.name == "production")
+    rotated = rotated_definition(production)
+    world.esc.put("payready", "sophia-ai", "production-rotated", yaml.safe_dump(rotated))
+    world.esc.put(
+        "payready", "sophia-ai", "production-rotators", yaml.safe_dump(rotators_definition(model, production))
+    )
+    for name, value in {
+        "GITHUB_TOKEN": GH_TOKEN,
+        "GITHUB_API_URL": world.github_url,
+        "PULUMI_ACCESS_TOKEN": ESC_TOKEN,
+        "SOPHIA_IAC_ESC_URL": world.esc_url,
+        HOOK: world.slack_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    args = ("remind", "--env", "production", "--specs", str(PLATFORM_SPECS))
+    assert cli(*args).code == 0  # as the bootstrap created them
+
+    rotated["values"]["slack"] = {"botToken": "xoxb-elsewhere"}  # written behind the specs
+    world.esc.put("payready", "sophia-ai", "production-rotated", yaml.safe_dump(rotated))
+    result = cli(*args)
+    assert result.code == 1
+    assert "sophia-ai/production-rotated: slack.botToken is not sophia-iac's" in result.err
+    assert "xoxb-elsewhere" not in result.out + result.err
