@@ -303,10 +303,14 @@ def secrets(specs: str, env: str | None, fmt: str) -> int:
 
     definitions = records.definitions(esc, (i.esc_environment for i in items), unreadable)
     rows = []
+    by_label = {(i.env.name, i.label): i for i in items}
     for item in items:
         home = item.esc_environment
-        doc = definitions.get(home)
-        where = rotation.status(item, records.record(doc, item.secret.esc) if doc is not None else None, now)
+        # A secret rotated with another (its owner) stands where that one does.
+        source = by_label.get((item.env.name, item.owner or ""), item)
+        doc = definitions.get(source.esc_environment)
+        found = records.record(doc, source.secret.esc) if doc is not None else None
+        where = rotation.status(item, found, now)
         rows.append(
             {
                 "secret": item.label,
@@ -314,6 +318,7 @@ def secrets(specs: str, env: str | None, fmt: str) -> int:
                 "esc": f"{home}:{item.secret.esc}",
                 "policy": item.policy.name,
                 "method": item.method,
+                "rotatedWith": item.owner,
                 "note": item.why,
                 "lastRotated": rotation.iso(where.last_rotated) if where.last_rotated else None,
                 "nextDue": rotation.iso(where.next_due) if where.next_due else None,
@@ -332,7 +337,7 @@ def secrets(specs: str, env: str | None, fmt: str) -> int:
             str(r["secret"]),
             str(r["environment"]),
             str(r["policy"]),
-            str(r["method"]) + ("*" if r["note"] else ""),
+            str(r["method"]) + ("*" if r["note"] else "") + (f" (with {r['rotatedWith']})" if r["rotatedWith"] else ""),
             str(r["lastRotated"] or "unknown"),
             str(r["nextDue"] or "unknown"),
             str(r["status"]),

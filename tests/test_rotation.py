@@ -136,9 +136,11 @@ def test_methods_are_chosen_from_the_policy_and_the_types_rotators() -> None:
     # The public key the user is created with rotates along; its value is read where people put it.
     along = items[("snowflake/service-public-key", "production")]
     assert (along.method, along.esc_environment) == (rotation.ESC, f"{PROJECT}/{SECRETS_ENV}")
+    assert along.owner == "snowflake/private-key" and by_esc.owner is None
     # Airbyte reads the same key: from where the rotator writes it, and nobody is reminded of it.
     shared = items[("airbyte/snowflake-private-key", "production")]
     assert shared.esc_environment == f"{PROJECT}/{ROTATORS_ENV}"
+    assert (shared.method, shared.owner, shared.why) == (rotation.ESC, "snowflake/private-key", "")
     assert items[("openrouter/api-key", "production")].esc_environment == f"{PROJECT}/{ROTATED_ENV}"
 
 

@@ -8,10 +8,10 @@ chosen in :mod:`compiler.homes`. When each secret was last rotated is recorded b
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
-from ..homes import ESC, REMINDER, WORKFLOW, home, method, rotated_paths
+from ..homes import ESC, REMINDER, WORKFLOW, config_at, esc_rotation, home, method, rotated_paths
 from ..model import Environment, Integration, Model, RotationPolicy, Secret
 
 __all__ = ["ESC", "REMINDER", "WORKFLOW"]
@@ -29,6 +29,9 @@ class Planned:
     method: str
     why: str  # why this method, when it is not what the policy asks
     esc_environment: str  # the ESC environment (``project/name``) holding its value and its rotation record
+    # The secret (integration/secret) whose rotation rotates this one too: another integration's of the same
+    # ESC path, or the key pair a public key belongs to; its method is then that one's.
+    owner: str | None = None
 
     @property
     def label(self) -> str:
@@ -51,6 +54,36 @@ def planned(model: Model, env: str | None = None) -> list[Planned]:
                 how, why = method(integration, secret, policy)
                 where = home(environment, integration, secret.esc, rotated)
                 out.append(Planned(integration, secret, environment, policy, how, why, where))
+    return _owned(out)
+
+
+def _owned(items: list[Planned]) -> list[Planned]:
+    """Each secret rotated by another's rotation, with that one as its owner and its method: a reader of a
+    rotated ESC path (Airbyte's copy of the Snowflake key), and what an ESC rotator rotates along (the public
+    key of its key pair)."""
+    rotating: dict[tuple[str, str, str], Planned] = {}
+    for p in items:
+        found = esc_rotation(p.integration, p.secret)
+        primary = p.method == WORKFLOW or (p.method == ESC and found is not None and found[1])
+        if primary:
+            rotating.setdefault((p.env.name, p.esc_environment, p.secret.esc), p)
+    out = []
+    for p in items:
+        owner = rotating.get((p.env.name, p.esc_environment, p.secret.esc))
+        found = esc_rotation(p.integration, p.secret) if p.method == ESC else None
+        if found is not None and not found[1]:  # rotated along: its owner names it in the same config
+            config = p.integration.per_env[p.env.name].config
+            name = config_at(config, found[0].secret)
+            owner = next(
+                (
+                    o
+                    for o in rotating.values()
+                    if o.integration is p.integration and o.secret.name == name and o.env is p.env
+                ),
+                None,
+            )
+        owned = owner is not None and owner is not p
+        out.append(replace(p, method=owner.method, why="", owner=owner.label) if owner and owned else p)
     return out
 
 
@@ -60,7 +93,7 @@ def variables(model: Model, env: str) -> list[str]:
     read nothing else), but not the rotated secrets themselves (the check is given the new value)."""
     from ..targets.esc import application_variables
 
-    items = [p for p in planned(model, env) if p.method == WORKFLOW]
+    items = [p for p in planned(model, env) if p.method == WORKFLOW and p.owner is None]
     names = {p.integration.name for p in items}
     rotated = {p.secret.env_var for p in items}  # the health check is given the new value, never the old
     found = {s.env_var for p in items for s in p.integration.secrets} - rotated

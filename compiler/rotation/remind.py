@@ -132,8 +132,7 @@ def reminder(model: Model, env: str, definitions: Mapping[str, Any], now: dateti
     for item in planned(model, env):
         where = (item.esc_environment, item.secret.esc)
         # A value another integration's rotator rotates (read from the rotated environment) is not reminded.
-        rotated_elsewhere = item.esc_environment in (item.env.esc_rotated, item.env.esc_rotators)
-        if item.method != REMINDER or where in seen or rotated_elsewhere:
+        if item.method != REMINDER or where in seen:
             continue
         seen.add(where)
         doc = definitions.get(item.esc_environment)

@@ -73,6 +73,7 @@ class Runner:
         out: list[Outcome] = []
         everything = planned(self.model, self.env)
         by_esc = [p for p in everything if p.method == ESC and secret in (p.label, p.secret.name)]
+        everything = [p for p in everything if p.owner is None]  # rotated by rotating their owner
         if by_esc:
             rotators = next(e for e in self.model.environments if e.name == self.env).esc_rotators
             return out + [

@@ -124,9 +124,8 @@ def _secret_cell(model: Model, integration: Integration, methods: Mapping[tuple[
         policy = policies[s.rotation]
         found = methods.get((integration.name, s.name))
         how = METHODS[found.method] if found else "unused"
-        elsewhere = found is not None and found.esc_environment in (found.env.esc_rotated, found.env.esc_rotators)
-        if found is not None and found.method == "reminder" and elsewhere:
-            how = f"rotated with the secret its ESC path {s.esc} belongs to"  # another integration's rotator
+        if found is not None and found.owner:
+            how += f" with `{found.owner}`"
         elif found is not None and found.why:
             how += f" ({found.why})"
         cells.append(f"`{s.name}` ({s.rotation}: every {policy.interval}, {how})")
