@@ -139,11 +139,12 @@ CALENDAR = (
 
 
 def esc_schedule(model: Model, env: Environment) -> str | None:
-    """The cron expression (UTC) of the rotated environment's ESC rotation schedule, or None without an ESC
-    rotator: ESC rotates every rotator of the environment each time it runs, so it runs on the least
-    frequent calendar schedule whose longest gap is within the shortest of their policies' intervals
-    (a 90-day interval: the first of every second month), at the minute and hour of that policy's
-    ``schedule`` (06:00 without one), never more often than daily."""
+    """The cron expression (UTC) of the rotators environment's ESC rotation schedule, or None without an ESC
+    rotator. ESC rotates every rotator of the environment each time it runs, and a key stays valid for two
+    runs (in RSA_PUBLIC_KEY, then in RSA_PUBLIC_KEY_2), so it runs on the least frequent calendar schedule
+    whose two longest gaps fit the shortest of their policies' intervals: no key outlives the interval
+    (90 days: the first of every month), at the minute and hour of that policy's ``schedule`` (06:00
+    without one), never more often than daily."""
     found = [policy for _, _, _, policy in esc_rotated(model, env)]
     if not found:
         return None
@@ -157,6 +158,6 @@ def esc_schedule(model: Model, env: Environment) -> str | None:
         dow = str(fields[4][0]) if fields[4] != ["*"] else "1"
     days = policy.interval_seconds // 86400
     for gap, (dom, month, weekday) in CALENDAR:
-        if days >= gap:
+        if days >= 2 * gap:
             return f"{minute} {hour} {dom} {month} {weekday.format(dow=dow)}"
     return f"{minute} {hour} * * *"

@@ -120,7 +120,7 @@ def test_the_esc_rotators_are_created_once_and_rotated_on_the_schedule_the_polic
         "organization": ORG,
         "project": project,
         "environment": name,
-        "scheduleCron": "0 6 1 */2 *",  # 90 days, Mondays at 06:00: the first of every second month, at 06:00
+        "scheduleCron": "0 6 1 * *",  # 90 days, Mondays at 06:00: monthly (a key is valid two runs), at 06:00
     }
     assert rotators["urn"] in schedule["dependencies"]
 
@@ -195,14 +195,13 @@ def test_one_machine_team_per_identity_with_least_privilege(runs: dict[str, Stac
         assert (permission["inputs"]["project"], permission["inputs"]["stack"]) == ("sophia-ai", env)
     esc = [p["inputs"] for p in of_type(run, "TeamEnvironmentPermission") if ".team." in p["name"]]
     environments = {(p["team"], p["project"], p["environment"], p["permission"]) for p in esc}
-    # Every team opens the ESC environments; only the rotator writes, and only the rotated one; it has no
-    # access to the ESC rotators (their state is ESC's).
+    # Every team opens the ESC environments (opening the generated one resolves its references into the
+    # others); only the rotator writes, and only the rotated one (the rotators' state is ESC's).
     e = ENV[env]
     assert environments == {
         (team, *where.split("/", 1), "write" if (team, where) == (rotator, e.esc_rotated) else "open")
         for team in teams
         for where in (e.esc_environment, e.esc_secrets, e.esc_rotated, e.esc_rotators)
-        if (team, where) != (rotator, e.esc_rotators)
     }
 
 
@@ -260,11 +259,18 @@ def test_slack_webhooks_on_the_stack_and_the_esc_environment(runs: dict[str, Sta
     assert (on_environment["projectName"], on_environment["environmentName"]) == (project, name)
     assert "stackName" not in on_environment
     assert on_environment["filters"] == [e for e in wanted["events"] if is_environment_event(e)]
-    # The environments written by rotation are watched the same way: a change nobody planned is seen.
+    # The environments written by rotation are watched the same way: a change nobody planned is seen; and
+    # ESC's own rotations are always reported, succeeded (a copy of the key needs a deploy) or failed.
+    rotations = ["environment_rotation_succeeded", "environment_rotation_failed"]
     for suffix, where in ((".rotated", ENV[env].esc_rotated), (".rotators", ENV[env].esc_rotators)):
         on_rotation = hooks[f"{NAME}.webhook.environment{suffix}"]
         assert (on_rotation["projectName"], on_rotation["environmentName"]) == tuple(where.split("/", 1))
-        assert on_rotation["filters"] == on_environment["filters"]
+        extra = [e for e in rotations if e not in on_environment["filters"]] if suffix == ".rotators" else []
+        assert on_rotation["filters"] == on_environment["filters"] + extra
+    # The generated environment references the rotation ones: ESC checks references on save.
+    (generated,) = [e for e in of_type(runs[env], "Environment") if e["name"] == f"{NAME}.environment"]
+    created = {e["urn"] for e in of_type(runs[env], "Environment") if e["name"] != f"{NAME}.environment"}
+    assert len(created) == 2 and created <= set(generated["dependencies"])
     on_stack = hooks[f"{NAME}.webhook.stack"]
     assert (on_stack["projectName"], on_stack["stackName"]) == (MODEL.project.pulumi_project, env)
     (stack,) = of_type(runs[env], "Stack")

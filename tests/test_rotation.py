@@ -550,12 +550,13 @@ def test_rotate_names_the_esc_command_for_an_esc_rotated_secret(world: World) ->
     assert world.openrouter.keys == {}
 
 
-def test_esc_rotates_on_the_least_frequent_calendar_schedule_within_the_interval() -> None:
+def test_esc_rotates_on_the_least_frequent_calendar_schedule_no_key_outlives_the_interval_on() -> None:
     from dataclasses import replace
 
     model = platform_model()
     env = next(e for e in model.environments if e.name == "production")
-    assert homes.esc_schedule(model, env) == "0 6 1 */2 *"  # 90 days: every second month (at most 62 days)
+    # 90 days: monthly; a key is valid for two runs (slot 1, then slot 2): at most 62 days.
+    assert homes.esc_schedule(model, env) == "0 6 1 * *"
 
     def with_interval(days: int, schedule: str | None = "30 4 * * 3") -> str | None:
         policies = tuple(
@@ -565,8 +566,10 @@ def test_esc_rotates_on_the_least_frequent_calendar_schedule_within_the_interval
         return homes.esc_schedule(replace(model, rotation_policies=policies), env)
 
     assert with_interval(30) == "30 4 * * 3"  # weekly, on the policy's weekday
-    assert with_interval(31) == "30 4 1 * *"
-    assert with_interval(92) == "30 4 1 */3 *"
-    assert with_interval(365) == "30 4 1 */6 *"
-    assert with_interval(400) == "30 4 1 1 *"
-    assert with_interval(3, None) == "0 6 * * *"  # never more often than daily
+    assert with_interval(61) == "30 4 * * 3"
+    assert with_interval(62) == "30 4 1 * *"
+    assert with_interval(124) == "30 4 1 */2 *"
+    assert with_interval(184) == "30 4 1 */3 *"
+    assert with_interval(368) == "30 4 1 */6 *"
+    assert with_interval(800) == "30 4 1 1 *"
+    assert with_interval(13, None) == "0 6 * * *"  # never more often than daily

@@ -80,8 +80,8 @@ def outside_references(text: str) -> str:
 
 def _key(name: str) -> str:
     """A property-path step: dot notation, or bracket notation where ESC requires it (``.``, ``[``, ``]``, ``"``,
-    a leading digit)."""
-    plain = not re.search(r'[.\[\]"]', name) and not name[:1].isdigit()
+    braces, white space, a leading digit)."""
+    plain = not re.search(r'[.\[\]"{}\s]', name) and not name[:1].isdigit()
     return "." + name if plain else "[" + json.dumps(name) + "]"
 
 

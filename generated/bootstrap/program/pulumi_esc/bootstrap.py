@@ -23,6 +23,7 @@ from .. import runtime
 
 # Webhook filters about ESC environments; every other filter is about the stack.
 ENVIRONMENT_EVENTS = ("environment_", "imported_environment_")
+ROTATION_EVENTS = ("environment_rotation_succeeded", "environment_rotation_failed")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -51,7 +52,9 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         opts=component.child(provider=provider, stateful=True),
     )
 
-    # The ESC environment the infrastructure stack opens; it holds references, never values.
+    created = _created_environments(stack, organization, provider, component)
+    # The ESC environment the infrastructure stack opens; it holds references, never values (ESC checks
+    # them when it is saved: the environments it references are made first).
     environment = pulumiservice.Environment(
         f"{component.name}.environment",
         organization=organization,
@@ -59,7 +62,7 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         name=esc_name,
         # The generated definition (generated/esc/<environment>.yaml), carried by this stack's config.
         yaml=pulumi.StringAsset(stack.config.require("escDefinition")),
-        opts=component.child(provider=provider, stateful=True),
+        opts=component.child(provider=provider, stateful=True, depends_on=list(created.values())),
     )
     # This environment's ESC environments: the generated one above, the secrets-only one it references
     # (managed outside this repository) and, where sophia-iac rotates a secret, the rotated one.
@@ -67,7 +70,6 @@ def deploy(stack: runtime.Stack, instance: runtime.Instance) -> pulumi.Component
         "": (esc_project, environment.name),
         ".secrets": (secrets_project, secrets_name),
     }
-    created = _created_environments(stack, organization, provider, component)
     targets.update({suffix: (made.project, made.name) for suffix, made in created.items()})
 
     access = Access(organization, targets, provider, component)
@@ -154,10 +156,10 @@ def _pipeline_teams(
                 permission=identity["stackPermission"],
                 opts=access.component.child(provider=access.provider),
             )
-        # Open, never write: deploys and reads need the values, nothing may change the definitions;
-        # the rotator alone writes, and only the rotated environment (the values it rotates, their
-        # records); it has no business with the ESC rotators.
-        writes = {".rotated": "write", ".rotators": "none"} if identity.get("rotates") else {}
+        # Open, never write: deploys and reads need the values (opening the generated environment resolves
+        # its references into the others), nothing may change the definitions; the rotator alone writes,
+        # and only the rotated environment (the values it rotates, their records).
+        writes = {".rotated": "write"} if identity.get("rotates") else {}
         access.environments(f"team.{kind}.esc", team.name, "open", instead=writes)
         made[name] = team
     return made
@@ -271,7 +273,9 @@ def _webhooks(
         ),
         **{
             f"environment{suffix}": (
-                [e for e in events if e.startswith(ENVIRONMENT_EVENTS)],
+                [e for e in events if e.startswith(ENVIRONMENT_EVENTS)]
+                # ESC's own rotations, succeeded (a copy of the credential elsewhere needs a deploy) or failed.
+                + [e for e in ROTATION_EVENTS if suffix == ".rotators" and e not in events],
                 {"project_name": made.project, "environment_name": made.name},
                 f"{stack.esc[setting]} ESC environment",
             )
