@@ -210,6 +210,19 @@ def _integration_refs(doc: Document, catalog: Catalog) -> list[Diagnostic]:
         rotation = dig(ref, "rotation")
         out += _reference(doc, path, "E202", "rotation policy", rotation, policies)
         method = dig(policies[rotation].data, "spec", "method") if rotation in policies else None
+        if entry and method == "automatic" and secret in entry.rotators and dig(ref, "githubSecret"):
+            where = ("spec", "secrets", secret, "githubSecret")
+            out.append(
+                warning(
+                    doc.locate(where),
+                    "W202",
+                    "the rotation workflow cannot update this GitHub Actions secret (its token may not write "
+                    "secrets): each scheduled rotation of it fails; `sophia-iac rotate` run with a GITHUB_TOKEN "
+                    "that may does it",
+                    path=format_path(where),
+                    hint="read the value from ESC where it is needed instead of a GitHub Actions secret",
+                )
+            )
         if entry and method == "automatic" and not entry.automatic_rotation:
             out.append(
                 error(

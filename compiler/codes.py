@@ -59,4 +59,5 @@ CODES: dict[str, str] = {
     "W101": "owned file was edited by hand; left in place",
     "W102": "manifest entry outside its output root; ignored",
     "W201": "integration config its service discourages",
+    "W202": "a GitHub Actions secret the rotation workflow cannot update",
 }
