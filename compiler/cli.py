@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import commands
+from . import __version__, commands
 from .errors import SophiaIacError, UsageError
 
 OK, PROBLEMS, USAGE, INTERNAL = 0, 1, 2, 3
@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sophia-iac", description="Compile sophia-iac YAML specs into Pulumi, ESC and workflows."
     )
+    parser.add_argument("--version", action="version", version=f"sophia-iac {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     formats = ("text", "github", "json")
 

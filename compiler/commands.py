@@ -33,7 +33,11 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str, files: int | None = Non
 
 def validate(paths: Sequence[str], fmt: str) -> int:
     analysis = analyse(paths)
-    _report(analysis.diagnostics, fmt, len({d.file for d in analysis.documents}))
+    files = len({d.file for d in analysis.documents})
+    _report(analysis.diagnostics, fmt, files)
+    if fmt == "text" and not analysis.diagnostics:
+        documents = len(analysis.documents)
+        print(f"{files} file{'s' * (files != 1)}, {documents} document{'s' * (documents != 1)}: valid", file=sys.stderr)
     return PROBLEMS if has_errors(analysis.diagnostics) else OK
 
 
@@ -207,8 +211,15 @@ def show(specs: str, env: str, fmt: str) -> int:
 
 
 def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> int:
+    import importlib.util
+
     from . import plan as planner
 
+    if importlib.util.find_spec("pulumi") is None:
+        raise UsageError(
+            "plan runs the generated programs under Pulumi mocks and needs their SDKs: "
+            "pip install -e '.[plan]' (or 'sophia-iac[plan]')"
+        )
     analysis = _analyse_for_env(specs, env)
     if analysis is None or analysis.model is None:
         return PROBLEMS

@@ -73,4 +73,9 @@ def one(kind: str) -> dict[str, Any]:
         return load_schema(KIND_SCHEMAS[kind])
     if kind in REGISTRY:
         return load_schema(REGISTRY[kind].schema)
-    raise UsageError(f"unknown kind or integration type '{kind}'")
+    import difflib
+
+    names = [*KIND_SCHEMAS, *sorted(REGISTRY)]
+    close = difflib.get_close_matches(kind, names, n=1)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    raise UsageError(f"unknown kind or integration type '{kind}': {guess}valid names: {', '.join(names)}")

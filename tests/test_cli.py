@@ -18,10 +18,44 @@ DANGLING = CASES / "invalid" / "dangling-rotation-policy"
 EXPECTED_LINE = "specs/integration.yaml:13:56: error[E202]: rotation policy 'ninty-day' is not defined"
 
 
-def test_validate_ok_is_silent_and_exits_0(project: Callable[[Path | None], Path], cli: Callable[..., Result]) -> None:
+def test_validate_ok_says_so_in_one_line_and_exits_0(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
     project(None)
     result = cli("validate")
-    assert (result.code, result.out, result.err) == (0, "", "")
+    assert (result.code, result.out) == (0, "")  # nothing on standard output: a pre-commit hook stays quiet
+    assert result.err == "17 files, 20 documents: valid\n"
+
+
+def test_version_is_the_package_version(cli: Callable[..., Result]) -> None:
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    result = cli("--version")
+    assert (result.code, result.out) == (0, f"sophia-iac {version}\n")
+
+
+def test_a_wrong_schema_kind_lists_the_valid_names(cli: Callable[..., Result]) -> None:
+    result = cli("schema", "--kind", "Integraton")
+    assert result.code == 2
+    assert "did you mean 'Integration'?" in result.err
+    assert "valid names: Project, Environment, Integration, RotationPolicy, GpuPool, airbyte," in result.err
+
+
+def test_plan_without_the_pulumi_sdk_says_what_to_install(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    project(None)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pulumi" else real(name, *a))
+    result = cli("plan", "--env", "production")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip().splitlines() == [
+        "sophia-iac: error: plan runs the generated programs under Pulumi mocks and needs their SDKs: "
+        "pip install -e '.[plan]' (or 'sophia-iac[plan]')"
+    ]
 
 
 def test_text_format(project: Callable[[Path], Path], cli: Callable[..., Result]) -> None:
