@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import schemas
-from .diagnostics import Diagnostic, error, warning
+from .diagnostics import Diagnostic, error, note, warning
 from .integrations import REGISTRY, with_role
 from .integrations.base import GPU_POOLS, POOL_SSH_KEYS, ConfigProblems
 from .load import Document, JsonPath, format_path
@@ -42,15 +42,21 @@ class Catalog:
         if first is None:
             self.names[kind][name] = doc
             return
-        where = first.locate(("metadata", "name"))
+        where, again = first.locate(("metadata", "name")), doc.locate(("metadata", "name"))
         self.duplicates.append(doc)
+        # Both places: which of the two a change added is not known here, so neither is blamed alone.
         self.problems.append(
             error(
-                doc.locate(("metadata", "name")),
+                again,
                 "E201",
                 f"{kind} '{name}' is already defined",
                 path="metadata.name",
                 hint=f"first defined at {where}",
+            )
+        )
+        self.problems.append(
+            note(
+                where, "E201", f"{kind} '{name}' is first defined here; defined again at {again}", path="metadata.name"
             )
         )
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, Location, error, has_errors, render, sort, warning
+from .diagnostics import Diagnostic, Location, Severity, error, has_errors, render, sort, warning
 from .errors import OutputConflict, UsageError
 from .pipeline import Analysis, analyse
 
@@ -22,7 +22,7 @@ def _report(diagnostics: Sequence[Diagnostic], fmt: str, files: int | None = Non
         (sys.stderr if aside else sys.stdout).write(render(diagnostics, fmt))
     if fmt == "text":
         errors = sum(d.is_error for d in diagnostics)
-        warnings = len(diagnostics) - errors
+        warnings = sum(d.severity is Severity.WARNING for d in diagnostics)
         scope = f" in {files} file{'s' * (files != 1)}" if files is not None else ""
         if diagnostics:
             print(

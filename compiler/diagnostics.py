@@ -16,6 +16,7 @@ from dataclasses import dataclass
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # where another diagnostic's cause is (a duplicate's first definition): never counted
 
 
 @dataclass(frozen=True, order=True)
@@ -56,6 +57,10 @@ def error(location: Location | None, code: str, message: str, *, path: str = "",
 
 def warning(location: Location | None, code: str, message: str, *, path: str = "", hint: str = "") -> Diagnostic:
     return Diagnostic(location, code, message, path, hint, Severity.WARNING)
+
+
+def note(location: Location | None, code: str, message: str, *, path: str = "", hint: str = "") -> Diagnostic:
+    return Diagnostic(location, code, message, path, hint, Severity.NOTE)
 
 
 def sort(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -103,7 +108,8 @@ def format_github(diagnostics: Sequence[Diagnostic]) -> str:
             loc = d.location
             props[:0] = [f"file={_escape_property(loc.file)}", f"line={loc.line}", f"col={loc.column}"]
         body = d.message + (f" (at {d.path})" if d.path else "") + (f"\nhint: {d.hint}" if d.hint else "")
-        out.append(f"::{d.severity.value} {','.join(props)}::{_escape_data(body)}\n")
+        command = "notice" if d.severity is Severity.NOTE else d.severity.value
+        out.append(f"::{command} {','.join(props)}::{_escape_data(body)}\n")
     return "".join(out)
 
 

@@ -383,7 +383,7 @@ def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
             if doc is not None:
                 docs.append(doc)
     except MarkedYAMLError as exc:
-        problems.append(_syntax_problem(exc, name))
+        problems.append(_syntax_problem(exc, name, text))
     except YAMLError as exc:
         problems.append(error(Location(name, 1, 1), "E004", f"YAML error: {exc}"))
     except RecursionError:
@@ -411,7 +411,26 @@ def _flow_depth_problem(text: str, name: str) -> Diagnostic | None:
     return None
 
 
-def _syntax_problem(exc: Any, name: str) -> Diagnostic:
+def _dedented_item(text: str, line: int) -> str:
+    """A hint when line ``line`` (1-based) is a list item less indented than the list item above it: the
+    usual cause of 'did not find expected key' / 'expected <block end>'."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    here = lines[line - 1]
+    if not here.lstrip().startswith("- "):
+        return ""
+    for above in reversed(lines[: line - 1]):
+        if not above.strip() or above.lstrip().startswith("#"):
+            continue
+        indent, wanted = len(here) - len(here.lstrip()), len(above) - len(above.lstrip())
+        if above.lstrip().startswith("- ") and wanted > indent:
+            return f"this list item is less indented than the one above it: indent it by {wanted} spaces, as that one"
+        return ""
+    return ""
+
+
+def _syntax_problem(exc: Any, name: str, text: str = "") -> Diagnostic:
     mark, started = exc.problem_mark or exc.context_mark, exc.context_mark
     loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
     context, problem = (exc.context or "").strip(), (exc.problem or "invalid YAML").strip()
@@ -426,6 +445,7 @@ def _syntax_problem(exc: Any, name: str) -> Diagnostic:
         context += f" (started at line {started.line + 1}, column {started.column + 1})"
     message = f"{context}: {problem}" if context else problem
     hint = "define each &anchor before any *alias to it" if "undefined alias" in message else ""
+    hint = hint or _dedented_item(text, loc.line)
     return error(loc, "E004", f"YAML syntax error: {message}", hint=hint)
 
 

@@ -37,14 +37,32 @@ def duration_seconds(text: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+CRON_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day-of-month", "1-31"),
+    ("month", "1-12 or jan-dec"),
+    ("day-of-week", "0-6 or sun-sat"),
+)
+
+
 @cache
 def cron_problem(expression: str) -> str | None:
-    """Why a five-field cron expression is invalid, or None."""
-    if len(expression.split()) != 5:
-        return "expected five fields: minute hour day-of-month month day-of-week"
+    """Why a five-field cron expression is invalid, in cron terms (the field croniter refuses), or None."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return (
+            f"{len(fields)} field{'s' * (len(fields) != 1)}, expected five: minute hour day-of-month month day-of-week"
+        )
     from croniter import croniter
 
-    return None if croniter.is_valid(expression) else "not a valid cron expression"
+    if croniter.is_valid(expression):
+        return None
+    for i, (name, allowed) in enumerate(CRON_FIELDS):  # croniter reads each field alone, the others '*'
+        alone = " ".join(field if j == i else "*" for j, field in enumerate(fields))
+        if not croniter.is_valid(alone):
+            return f"the {name} field '{fields[i]}' is not valid (allowed: {allowed}, lists, ranges and */steps)"
+    return "croniter cannot read it"
 
 
 def schema_root() -> Path:

@@ -245,6 +245,8 @@ def _format(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
 def _cron_or_format(err: Any, doc: Document, path: JsonPath) -> list[Diagnostic]:
     code = "E402" if err.validator_value == "cron" else "E107"
     message = f"{show(err.instance, path)} is not a valid {err.validator_value}: {err.cause or err.message}"
+    if code == "E402":
+        message = f"cron {show(err.instance, path)}: {err.cause or err.message}"
     return [
         error(
             doc.locate(path),

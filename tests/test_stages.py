@@ -49,7 +49,7 @@ CHECKS = [
     (
         "a name defined twice",
         integration("gong", "gong", GONG, KEY) + "---\n" + integration("gong", "gong", GONG, KEY),
-        ("E201", 16, 18),
+        [("E201", 3, 18), ("E201", 16, 18)],  # the error at the second, a note at the first
     ),
     (
         "a GPU pool on an undefined integration",
@@ -75,8 +75,8 @@ CHECKS = [
 
 
 @pytest.mark.parametrize("source, problem", [(s, p) for _, s, p in CHECKS], ids=[c[0] for c in CHECKS])
-def test_checks(source: str, problem: tuple[str, int, int] | None) -> None:
-    assert problems(source) == ([problem] if problem else [])
+def test_checks(source: str, problem: tuple[str, int, int] | list[tuple[str, int, int]] | None) -> None:
+    assert problems(source) == (problem if isinstance(problem, list) else [problem] if problem else [])
 
 
 MERGES = [
