@@ -109,7 +109,11 @@ def yaml_block(value: Any, indent: int = 0) -> str:
 
 
 def yaml_value(value: Any, indent: int, item: bool = False) -> str:
-    """What follows ``key:`` (or ``-``): a space and a scalar, or a nested block."""
+    """What follows ``key:`` (or ``-``): a space and a scalar (multi-line text as a literal block, where that
+    reads back exactly), or a nested block."""
+    if type(value) is str and "\n" in value and not item and _literal_safe(value):
+        first, *rest = _literal("", value, indent)
+        return first + "".join("\n" + line for line in rest)
     if not _is_collection(value) or not value:
         return " " + _flow(value)
     if item and isinstance(value, Mapping):
@@ -138,6 +142,31 @@ def _flow(value: Any) -> str:
     return yaml_scalar(value)
 
 
+def _literal_safe(text: str) -> bool:
+    """Whether ``text`` reads back exactly from a literal block scalar: printable lines (tabs allowed), no
+    other line break than LF (YAML 1.1 also breaks at NEL, LS, PS), no byte-order mark."""
+    lines = text.split("\n")
+    return bool(text.strip()) and all(line.replace("\t", " ").isprintable() and "\ufeff" not in line for line in lines)
+
+
+def _literal(head: str, text: str, indent: int) -> list[str]:
+    """``key: |`` and the text's lines, indented: a diff of the value is a diff of its lines. The chomping
+    indicator keeps the trailing line breaks exactly; an indentation indicator is given when the first
+    line starts with a space (YAML would take that for the block's indentation)."""
+    body = text.rstrip("\n")
+    trailing = len(text) - len(body)
+    chomp = "-" if trailing == 0 else ("" if trailing == 1 else "+")
+    lines = body.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.strip())
+    leading_blank = any(lines[i] for i in range(at))  # white space before the first line of text
+    indicator = "2" if lines[at][:1] in (" ", "\t") or leading_blank else ""
+    pad = " " * indent
+    out = [f"{head} |{indicator}{chomp}"]
+    out += [f"{pad}{line}" if line else "" for line in lines]
+    out += [""] * (trailing - 1 if trailing > 1 else 0)
+    return out
+
+
 def _lines(value: Any, indent: int, out: list[str]) -> None:
     """Append the block lines of a non-empty collection to ``out``."""
     pad = " " * indent
@@ -145,7 +174,9 @@ def _lines(value: Any, indent: int, out: list[str]) -> None:
         for key, child in value.items():
             head = f"{pad}{_string_scalar(key) if type(key) is str else yaml_scalar(key)}:"
             kind = type(child)
-            if kind is str:  # most values: decided without a further call
+            if kind is str and "\n" in child and _literal_safe(child):  # multi-line text reads as written
+                out.extend(_literal(head, child, indent + 2))
+            elif kind is str:  # most values: decided without a further call
                 out.append(f"{head} {_string_scalar(child)}")
             elif kind in _SCALARS:
                 out.append(f"{head} {yaml_scalar(child)}")

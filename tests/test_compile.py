@@ -183,3 +183,39 @@ def test_dynamic_provider_modules_ship_even_when_no_spec_uses_their_type(tmp_pat
         check=False,
     )
     assert done.returncode == 0 and done.stdout.strip() == "program.airbyte.providers", done.stderr
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): p.read_text(encoding="utf-8")
+        for base in (root / "generated", root / ".github")
+        for p in base.rglob("*")
+        if p.is_file() and p.name != ".sophia-iac-manifest.json"
+    }
+
+
+def test_a_change_rewrites_only_the_files_its_values_reach(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    assert cli("compile").code == 0
+    before = _snapshot(root)
+
+    # One integration's description: only what lists its metadata (the programs' instance tables).
+    spec = root / "specs" / "integrations" / "gong.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace("  description: ", "  description: Changed. ", 1))
+    assert cli("compile").code == 0
+    changed = {name for name, body in _snapshot(root).items() if before.get(name) != body}
+    assert changed == {"generated/pulumi/__main__.py"}
+
+    # A second integration of a type already there, with hand-rotated secrets: no workflow, no requirements.
+    spec.write_text(text)
+    assert cli("compile").code == 0
+    added = text.replace("name: gong\n", "name: gong-eu\n", 1).replace("esc: gong.", "esc: gongEu.")
+    (root / "specs" / "integrations" / "gong-eu.yaml").write_text(added)
+    assert cli("compile").code == 0
+    changed = {name for name, body in _snapshot(root).items() if before.get(name) != body}
+    assert not any(name.startswith(".github/") for name in changed), changed
+    assert not any(name.endswith("requirements.txt") for name in changed), changed
+    assert "generated/esc/production.yaml" in changed  # it maps and exports the new secrets

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -243,3 +244,27 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, float):
         return repr(a) == repr(b)
     return bool(a == b)
+
+
+multi_line = st.lists(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12), min_size=2, max_size=5
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(multi_line, st.integers(min_value=0, max_value=3))
+def test_multi_line_text_reads_back_exactly_whether_written_as_a_block_or_quoted(lines: list[str], depth: int) -> None:
+    """Multi-line text in generated YAML is a literal block (diffable line by line) wherever that reads back
+    exactly, in both YAML parsers the project meets (PyYAML: 1.1, ruamel: 1.2), and quoted where it does not."""
+    from ruamel.yaml import YAML
+
+    text = "\n".join(lines)
+    value: Any = {"x": text}
+    for _ in range(depth):
+        value = {"k": value}
+    doc = "root:" + yaml_block(value, 2) + "\n"
+    for parsed in (yaml.safe_load(doc), YAML(typ="safe").load(doc)):
+        found = parsed["root"]
+        for _ in range(depth):
+            found = found["k"]
+        assert found["x"] == text

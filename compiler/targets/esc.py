@@ -35,6 +35,7 @@ from ..homes import bootstrap_only, esc_rotated, home, rotated_paths
 from ..model import Environment, Model, thaw
 from ..names import alert_webhook_key, env_var
 from ..render import RenderContext, header, template
+from . import sources
 
 ROOT = "esc"
 
@@ -144,7 +145,7 @@ def _render(ctx: RenderContext, env: Environment, project: str) -> str:
     bootstrap = project == "bootstrap"
     return template(
         "esc/environment.yaml.j2",
-        header=header(ctx.source_names(model.sources)),
+        header=header(ctx.source_names(sources.esc(model, env, bootstrap))),
         env=env,
         name=env.esc_environment + ("-bootstrap" if bootstrap else ""),
         bootstrap=bootstrap,
@@ -233,7 +234,7 @@ def created_texts(ctx: RenderContext) -> dict[str, dict[str, str]]:
             if paths:
                 found[key] = template(
                     CREATED[key][1],
-                    header=header(ctx.source_names(ctx.model.sources)),
+                    header=header(ctx.source_names(sources.rotated(ctx.model, env))),
                     env=env,
                     paths=sorted(paths),
                     definition=definition,

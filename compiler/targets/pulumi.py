@@ -24,6 +24,7 @@ from ..literals import yaml_block
 from ..model import Environment, GpuPool, Integration, Model, thaw
 from ..names import alert_webhook_key, component_type, gpu_pool_type, program_files
 from ..render import RenderContext, header, template
+from . import sources
 from .esc import created_texts, esc_texts
 
 # The SDK the generated program and the mocks harness are written against; the workflows
@@ -258,7 +259,9 @@ class PulumiTarget:
                 description=model.project.description + layout.description,
             ),
             f"{root}/requirements.txt": template(
-                "pulumi/requirements.txt.j2", header=everything, requirements=requirements(integrations, kept)
+                "pulumi/requirements.txt.j2",
+                header=header(ctx.source_names(sources.requirements(integrations))),
+                requirements=requirements(integrations, kept),
             ),
             f"{root}/__main__.py": template(
                 "pulumi/__main__.py.j2",

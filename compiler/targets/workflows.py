@@ -27,6 +27,7 @@ from ..model import Model, RotationPolicy
 from ..package_data import data_dir
 from ..render import RenderContext, header, template
 from ..rotation import remind as reminders
+from . import sources
 from .pulumi import PULUMI_VERSION
 
 PYTHON_VERSION = "3.11"
@@ -96,7 +97,6 @@ class WorkflowsTarget:
         model = ctx.model
         access = stacks(model)
         values = {
-            "header": header(ctx.source_names(model.sources)),
             "project": model.project,
             "stacks": access,
             "events": sorted({s.event for s in access}),
@@ -124,4 +124,9 @@ class WorkflowsTarget:
             "rotation_keys": lambda stack: rotation.variables(model, stack.env.name),
             "reminder_keys": lambda stack: reminders.variables(model, stack.env.name),
         }
-        return {name: template(f"workflows/{name}.j2", **values) for name in FILES}
+        return {
+            name: template(
+                f"workflows/{name}.j2", header=header(ctx.source_names(sources.workflow(model, name))), **values
+            )
+            for name in FILES
+        }
