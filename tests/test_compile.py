@@ -219,3 +219,16 @@ def test_a_change_rewrites_only_the_files_its_values_reach(
     assert not any(name.startswith(".github/") for name in changed), changed
     assert not any(name.endswith("requirements.txt") for name in changed), changed
     assert "generated/esc/production.yaml" in changed  # it maps and exports the new secrets
+
+
+def test_an_integration_disabled_in_an_environment_maps_no_secret_there(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    from tests.conftest import CASES
+
+    root = project(CASES / "valid" / "integration-disabled-in-production")
+    assert cli("compile").code == 0
+    staging = (root / "generated" / "esc" / "staging.yaml").read_text()
+    production = (root / "generated" / "esc" / "production.yaml").read_text()
+    assert "gong.accessKey" in staging and "GONG_" in staging
+    assert "gong.accessKey" not in production and "GONG_" not in production
