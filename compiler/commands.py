@@ -226,22 +226,30 @@ def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> i
     projects = planner.projects_for(project)
     label = Path(specs).resolve().name
     after = planner.inventory(Path(specs), env, projects, label)
-    result, note = None, ""
+    result, note, changes = None, "", None
     if against is not None:
+        from . import effects
+
         try:
             result = planner.diff(planner.base_inventory(against, Path(specs), env, projects, label), after)
         except planner.BaseUnavailable as exc:
             note = str(exc)
+        workflows_dir = analysis.model.project.workflows_dir
+        others = {e.name for e in analysis.model.environments} - {env}
+        before = planner.base_files(against, Path(specs), label, workflows_dir)
+        changes = effects.effects(before, planner.head_files(Path(specs), label), env, others)
     pools = planner.gpu_pools(analysis.model, env) if "pulumi" in projects else []
     if fmt == "json":
-        sys.stdout.write(planner.format_json(after, result, note, pools))
+        sys.stdout.write(planner.format_json(after, result, note, pools, changes))
     elif fmt == "markdown":
-        sys.stdout.write(planner.format_markdown(after, result, env, note))
+        sys.stdout.write(planner.format_markdown(after, result, env, note, changes))
     else:
         if note:
             print(f"sophia-iac: not compared with {against}: {note}", file=sys.stderr)
-        text = planner.format_diff_text(result) if result else planner.format_text(after, env, projects, pools)
-        sys.stdout.write(text)
+        if result is not None:
+            sys.stdout.write(planner.format_diff_text(result, changes))
+        else:
+            sys.stdout.write(planner.format_text(after, env, projects, pools))
     return OK
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .effects import Effects
 from .errors import SophiaIacError, UsageError
 from .harness import PROJECTS, run_stack
 from .model import Model
@@ -143,6 +144,35 @@ def base_inventory(ref: str, specs: Path, env: str, projects: Sequence[str], lab
         if not (tree / "compiler" / "__main__.py").is_file():
             raise BaseUnavailable(f"{ref} has no sophia-iac compiler to plan it with")
         return [r for p in projects for r in _plan_at(tree, relative, env, p)]
+
+
+def head_files(specs: Path, label: str) -> dict[str, str]:
+    """The generated output of ``specs`` (what its committed output must be), by repository path."""
+    from . import effects
+    from .commands import stable_sources
+    from .pipeline import analyse
+    from .render import RenderContext, render_all
+
+    analysis = analyse([str(specs)])
+    if analysis.model is None:
+        raise SophiaIacError(f"the specs in {specs} do not validate; run `sophia-iac validate {specs}`")
+    files = render_all(RenderContext(analysis.model, stable_sources(analysis, specs, label)))
+    return effects.rendered(files, analysis.model.project.workflows_dir)
+
+
+def base_files(ref: str, specs: Path, label: str, workflows_dir: str) -> dict[str, str]:
+    """The generated output at the base: a directory of specs rendered by this compiler, or what a git ref
+    has committed (what was deployed from it; rendered by this compiler where nothing is committed)."""
+    from . import effects
+
+    if Path(ref).is_dir():
+        return head_files(Path(ref), label)
+    with tempfile.TemporaryDirectory(prefix="sophia-iac-base-") as tmp:
+        tree, relative = checkout(ref, specs, Path(tmp))
+        if not (tree / relative).is_dir():
+            return {}
+        found = effects.committed(tree, workflows_dir)
+        return found if found else head_files(tree / relative, label)
 
 
 def _plan_at(tree: Path, relative: str, env: str, project: str) -> list[Resource]:
@@ -317,7 +347,7 @@ def _tree(resources: Sequence[Resource]) -> list[str]:
     return lines
 
 
-def format_diff_text(result: Diff) -> str:
+def format_diff_text(result: Diff, effects: Effects | None = None) -> str:
     lines = []
     for r in result.added:
         lines.append(f"+ {r.name}  ({r.type}, {PROJECT_TITLES[r.project]}){_flags(r)}")
@@ -326,39 +356,78 @@ def format_diff_text(result: Diff) -> str:
         lines.extend(f"    {k}: {_short(old)} -> {_short(new)}" for k, (old, new) in c.inputs.items())
     for r in result.removed:
         lines.append(f"- {r.name}  ({r.type}, {PROJECT_TITLES[r.project]}){_flags(r)}")
+    if effects:
+        for project, key, old, new in effects.config:
+            lines.append(f"~ {project} stack config {key}: {_short(old)} -> {_short(new)}")
+        for path, diff in effects.esc:
+            lines += [f"~ {path}", *(f"    {line}" for line in diff)]
+        lines += [f"~ {path}" for path in effects.files]
     lines.append(f"{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to remove")
     return "\n".join(lines) + "\n"
 
 
-def format_markdown(resources: Sequence[Resource], result: Diff | None, env: str, note: str = "") -> str:
+def _counts(result: Diff, effects: Effects | None) -> str:
+    parts = [f"**{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to remove**"]
+    if effects:
+        for n, what in ((len(effects.config), "stack config key"), (len(effects.esc), "ESC definition")):
+            if n:
+                parts.append(f"{n} {what}{'s' * (n != 1)} changed")
+        if effects.files:
+            parts.append(f"{len(effects.files)} other generated file{'s' * (len(effects.files) != 1)}")
+    return " · ".join(parts)
+
+
+def format_markdown(
+    resources: Sequence[Resource], result: Diff | None, env: str, note: str = "", effects: Effects | None = None
+) -> str:
+    if result is not None and not note and not (result.added or result.changed or result.removed or effects):
+        return f"**sophia-iac plan, `{env}`:** nothing changes.\n"  # one line: a reviewer has nothing to read
     lines = [f"### sophia-iac plan: `{env}`", ""]
     if note:
         lines += [f"> **Not compared with the base:** {note}. Below is the whole stack after this change.", ""]
     if result is not None:
-        lines += [
-            f"**{len(result.added)} to add, {len(result.changed)} to change, {len(result.removed)} to remove**",
-            "",
-            "| | resource | type | project |",
-            "|---|---|---|---|",
-        ]
+        lines += [_counts(result, effects), ""]
         rows = [("+", r) for r in result.added] + [("~", c.after) for c in result.changed]
         rows += [("-", r) for r in result.removed]
-        lines += [f"| {op} | `{r.name}` | `{r.type}` | {PROJECT_TITLES[r.project]} |" for op, r in rows]
+        if rows:
+            lines += ["| | resource | type | project |", "|---|---|---|---|"]
+            lines += [f"| {op} | `{r.name}` | `{r.type}` | {PROJECT_TITLES[r.project]} |" for op, r in rows]
         for c in result.changed:
             lines += ["", f"<details><summary><code>{c.after.name}</code> inputs</summary>", "", "```diff"]
             for k, (old, new) in c.inputs.items():
                 lines += [f"- {k}: {_short(old)}", f"+ {k}: {_short(new)}"]
             lines += ["```", "</details>"]
+        if effects and effects.config:
+            lines += ["", "**Stack config**", "", "| stack | key | before | after |", "|---|---|---|---|"]
+            lines += [
+                f"| {project} | `{key}` | {_cell(old)} | {_cell(new)} |" for project, key, old, new in effects.config
+            ]
+        if effects and effects.esc:
+            lines += ["", "**ESC environments**"]
+            for path, diff in effects.esc:
+                lines += ["", f"<details open><summary><code>{path}</code></summary>", "", "```diff", *diff, "```"]
+                lines.append("</details>")
+        if effects and effects.files:
+            lines += ["", "**Other generated files**", ""] + [f"- `{path}`" for path in effects.files]
         lines.append("")
     counts = Counter(r.type for r in resources)
     summary = "in the stack after this change" if result is not None else f"in stack `{env}`"
-    lines += [f"{len(resources)} resources {summary}.", "", "| type | count |", "|---|---|"]
-    lines += [f"| `{t}` | {n} |" for t, n in sorted(counts.items())]
+    lines += [f"<details><summary>{len(resources)} resources {summary}, by type</summary>", ""]
+    lines += ["| type | count |", "|---|---|", *(f"| `{t}` | {n} |" for t, n in sorted(counts.items()))]
+    lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 
 
+def _cell(value: Any) -> str:
+    return "(none)" if value is None else "`" + _short(value).replace("|", "\\|").replace("`", "'") + "`"
+
+
 def format_json(
-    resources: Sequence[Resource], result: Diff | None, note: str = "", pools: Sequence[dict[str, Any]] = ()
+    resources: Sequence[Resource],
+    result: Diff | None,
+    note: str = "",
+    pools: Sequence[dict[str, Any]] = (),
+    effects: Effects | None = None,
 ) -> str:
     def res(r: Resource) -> dict[str, Any]:
         return {
@@ -383,6 +452,14 @@ def format_json(
                 for c in result.changed
             ],
             "removed": [res(r) for r in result.removed],
+        }
+    if effects is not None:
+        body["effects"] = {
+            "stackConfig": [
+                {"stack": project, "key": key, "before": old, "after": new} for project, key, old, new in effects.config
+            ],
+            "esc": [{"file": path, "diff": diff} for path, diff in effects.esc],
+            "files": list(effects.files),
         }
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 

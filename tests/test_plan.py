@@ -229,3 +229,78 @@ def test_a_service_config_edit_shows_in_the_diff_as_its_resource_changing(
     assert diff["added"] == [] and diff["removed"] == []
     assert [c["urn"].rsplit("::", 1)[1] for c in diff["changed"]] == [resource]
     assert list(diff["changed"][0]["inputs"]) == [changed]
+
+
+def bundled_base(root: Path) -> Path:
+    """The Sophia specs committed with this compiler, as a pull request's base."""
+    from tests.conftest import ROOT
+
+    shutil.rmtree(root / "specs")
+    shutil.copytree(ROOT / "specs", root / "specs")
+    commit_base(root)
+    return root / "specs"
+
+
+NINETY_DAY = "  name: ninety-day\nspec:\n  description: The strategy's rule - every credential is rotated at least"
+NINETY_DAY += " every 90 days.\n  interval: "
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    ("what", "change", "shown"),
+    [
+        (
+            "a production budget",
+            ("integrations/openrouter.yaml", "monthlyBudgetUsd: 1500", "monthlyBudgetUsd: 2000"),
+            [
+                "| ~ | `openrouter.key-limit` |",
+                "+ limit: 2000",
+                "openrouter.config.monthlyBudgetUsd` | `1500` | `2000` |",
+            ],
+        ),
+        (
+            "a rotation interval",
+            (
+                "rotation-policies.yaml",
+                NINETY_DAY + "90d",
+                NINETY_DAY + "60d",
+            ),
+            ["`pulumi-esc.rotators.schedule`", "`generated/ARCHITECTURE.md`"],
+        ),
+        (
+            "a new secret",
+            (
+                "integrations/portkey.yaml",
+                "  secrets:\n",
+                "  secrets:\n    webhook-secret:\n      esc: portkey.webhookSecret\n"
+                "      rotation: ninety-day-manual\n",
+            ),
+            ["<summary><code>generated/esc/production.yaml</code></summary>", "+    PORTKEY_WEBHOOK_SECRET: "],
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_every_effect_of_a_spec_change_is_in_the_pull_request_comment(
+    what: str,
+    change: tuple[str, str, str],
+    shown: list[str],
+    project: Callable[[Path | None], Path],
+    cli: Callable[..., Result],
+) -> None:
+    specs = bundled_base(project(None))
+    file, old, new = change
+    edit(specs / file, old, new)
+    result = cli("plan", "--env", "production", "--diff", "HEAD", "--format", "markdown")
+    assert result.code == 0, result.err
+    for text in shown:
+        assert text in result.out, f"{what}: {text!r} not in\n{result.out}"
+    assert not result.out.startswith("**sophia-iac plan")  # something changed
+    # Untouched, the plan says so in one line.
+    edit(specs / file, new, old)
+    quiet = cli("plan", "--env", "production", "--diff", "HEAD", "--format", "markdown")
+    assert quiet.out == "**sophia-iac plan, `production`:** nothing changes.\n"
