@@ -35,7 +35,17 @@ def combined() -> dict[str, Any]:
             },
             "then": {
                 "properties": {
-                    "spec": {"properties": {"type": {"description": entry.title}, "config": {"$ref": entry.schema}}}
+                    "spec": {
+                        "properties": {
+                            "type": {"description": entry.title},
+                            "config": {"$ref": entry.schema},
+                            # Each environment's override of the config, typed by the same type: a key
+                            # misspelt there is flagged in the editor too.
+                            "overrides": {
+                                "additionalProperties": {"properties": {"config": partial(load_schema(entry.schema))}}
+                            },
+                        }
+                    }
                 }
             },
         }
@@ -58,6 +68,30 @@ def combined() -> dict[str, Any]:
         },
         "allOf": branches,
     }
+
+
+def partial(schema: dict[str, Any]) -> dict[str, Any]:
+    """An override of a config of ``schema``: the same keys, none required, any of them null (which removes
+    it). Maps merge, so their keys are partial too; a list replaces the base's whole, so its items are
+    complete."""
+    out: dict[str, Any] = {k: v for k, v in schema.items() if k not in ("required", "$schema", "$id", "title")}
+    if "properties" in schema:
+        out["properties"] = {
+            name: {"anyOf": [partial(child), {"type": "null"}]} if isinstance(child, dict) else child
+            for name, child in schema["properties"].items()
+        }
+    if isinstance(schema.get("additionalProperties"), dict):
+        out["additionalProperties"] = partial(schema["additionalProperties"])
+    for key in ("anyOf", "allOf"):  # alternative shapes: each may be given in part
+        if key in schema:
+            out[key] = [partial(branch) for branch in schema[key]]
+    if "oneOf" in schema:  # parts of two shapes can be alike: any one of them will do
+        branches = {"anyOf": [partial(branch) for branch in schema["oneOf"]]}
+        out.pop("oneOf")
+        out["allOf"] = [*out.get("allOf", []), branches]
+    for key in ("if", "then", "else", "dependentRequired", "dependentSchemas", "not"):
+        out.pop(key, None)  # conditions on keys an override may leave out
+    return out
 
 
 def combined_text() -> str:
