@@ -47,7 +47,15 @@ def esc_paths(name: str) -> dict[str, set[str]]:
 
 def test_setup_lists_exactly_the_paths_the_generated_esc_environments_reference() -> None:
     setup = (platform_generated() / "SETUP.md").read_text()
-    sections = re.findall(r"^### (\w+)\n\n- `([^`]+)`: (.*)\n- `([^`]+)` \(admin only\): (.*)$", setup, re.M)
+    sections = []
+    for env, body in re.findall(r"^### (\w+)\n(.*?)(?=^### |^## )", setup, re.M | re.S):
+        (shared, shared_rows), (admin, admin_rows) = re.findall(
+            r"^`([^`]+)`(?: \(admin only\))?:\n(.*?)(?=^`|\Z)", body, re.M | re.S
+        )
+        rows = [re.findall(r"^\| `([^`]+)` \| (.+) \|$", part, re.M) for part in (shared_rows, admin_rows)]
+        assert all(users for part in rows for _, users in part)  # each path says what needs it
+        shared_paths, admin_paths = (" ".join(f"`{p}`" for p, _ in part) for part in rows)
+        sections.append((env, shared, shared_paths, admin, admin_paths))
     assert [s[0] for s in sections] == ["development", "staging", "production"]
     for env, shared, shared_paths, admin, admin_paths in sections:
         assert (shared, admin) == (f"payready/sophia-ai/{env}-secrets", f"payready/sophia-ai/{env}-bootstrap-secrets")

@@ -48,9 +48,10 @@ class SetUp:
     env: Environment
     bootstrap_environment: str
     bootstrap_stack: str
-    # Paths the secrets environment (the pipeline may open it) and the admin-only one must hold.
-    shared: tuple[str, ...]
-    admin_only: tuple[str, ...]
+    # Paths the secrets environment (the pipeline may open it) and the admin-only one must hold, each with
+    # what needs it (integrations, alert routes).
+    shared: tuple[tuple[str, str], ...]
+    admin_only: tuple[tuple[str, str], ...]
 
 
 def _paths(model: Model, env: Environment) -> dict[str, set[str]]:
@@ -64,6 +65,15 @@ def _paths(model: Model, env: Environment) -> dict[str, set[str]]:
         # it, and an ESC rotator starts from it.
         found[env.esc_secrets if home in (env.esc_rotated, env.esc_rotators) else home].add(path)
     return found
+
+
+def _needed_by(model: Model, env: Environment, path: str) -> str:
+    """What reads the value at ``path`` in ``env``: integrations (with the secret's name) and alert routes."""
+    users = [
+        f"{i.name} ({s.name})" for i in model.integrations if i.enabled(env.name) for s in i.secrets if s.esc == path
+    ]
+    users += [f"alert route {r.name}" for r in model.project.alert_routes if r.webhook_esc == path]
+    return ", ".join(users)
 
 
 def _granted_teams(model: Model) -> list[str]:
@@ -95,8 +105,8 @@ def set_up(model: Model) -> list[SetUp]:
                 env,
                 f"{org}/{env.esc_environment}-bootstrap",
                 f"{org}/{project}-bootstrap/{env.name}",
-                tuple(sorted(paths[env.esc_secrets])),
-                tuple(sorted(paths[env.esc_bootstrap_secrets])),
+                tuple((p, _needed_by(model, env, p)) for p in sorted(paths[env.esc_secrets])),
+                tuple((p, _needed_by(model, env, p)) for p in sorted(paths[env.esc_bootstrap_secrets])),
             )
         )
     return out
