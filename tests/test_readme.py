@@ -34,3 +34,35 @@ def test_the_example_spec_is_one_the_compiler_accepts(tmp_path: Path, cli: Calla
     (specs / "integrations" / "openrouter.yaml").write_text(example)
     result = cli("validate", str(specs))
     assert result.code == 0, result.out
+
+
+def created_by_integration() -> dict[str, set[str]]:
+    """The resource types each integration registers, from the resource inventories of every stack."""
+    found: dict[str, set[str]] = {}
+    for inventory in sorted((ROOT / "tests" / "golden" / "inventory").glob("*.txt")):
+        for line in inventory.read_text().splitlines():
+            parts = line.split()
+            if len(parts) < 2 or parts[0].startswith(("sophia:", "pulumi:providers", "pulumi:pulumi")):
+                continue
+            owner = next((p.removeprefix("parent=") for p in parts if p.startswith("parent=")), parts[1].split(".")[0])
+            found.setdefault(owner, set()).add(parts[0].rsplit(":", 1)[-1])
+    return found
+
+
+def test_the_readme_says_what_each_integration_type_creates() -> None:
+    from compiler.integrations import REGISTRY
+
+    created = created_by_integration()
+    rows = re.findall(r"^  \| ([a-z-]+) \| ([^|]+) \| ([^|]+) \| ([^|]+) \|$", README, re.M)
+    table = {name: (w.strip(), t.strip(), r.strip()) for name, w, t, r in rows if name != "type"}
+    assert set(table) == set(REGISTRY)  # every type, and no other
+    for name, entry in REGISTRY.items():
+        where, things, rotation = table[name]
+        expected = "bootstrap" if entry.bootstrap else "infrastructure" if entry.deploys else "none"
+        assert where.startswith(expected), name
+        listed = set(re.findall(r"`([^`]+)`", things))
+        assert listed == created.get(name, set()), name  # the fixture has one integration of each type, named so
+        assert (things == "nothing yet") == (not listed), name
+        ways = [f"workflow: {', '.join(entry.rotators)}"] if entry.rotators else []
+        ways += [f"ESC: {', '.join(r.provider for r in entry.esc_rotators)}"] if entry.esc_rotators else []
+        assert rotation == ("; ".join(ways) or "reminder"), name
