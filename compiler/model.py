@@ -75,6 +75,8 @@ class Project:
     compliance: tuple[str, ...]
     workflows_dir: str
     source: str
+    # Where the checks workflow installs sophia-iac from: "release" (the package index) or "repository".
+    compiler_source: str = "release"
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,7 @@ def _project(doc: Document) -> Project:
         tuple(spec.get("compliance", ())),
         spec["github"].get("workflowsDirectory", ".github/workflows"),
         doc.file,
+        spec["github"].get("compilerSource", "release"),
     )
 
 

@@ -134,7 +134,8 @@ PROJECT_KEYS = {title: key for key, title in PROJECT_TITLES.items()}
 
 
 def base_inventory(ref: str, specs: Path, env: str, projects: Sequence[str], label: str) -> list[Resource]:
-    """The resources of ``env`` at the base: a directory of specs, or a git ref planned by its own compiler."""
+    """The resources of ``env`` at the base: a directory of specs, or a git ref planned by its own compiler (by
+    this one where the repository holds none: it uses a released sophia-iac)."""
     if Path(ref).is_dir():
         return inventory(Path(ref), env, projects, label)
     with tempfile.TemporaryDirectory(prefix="sophia-iac-base-") as tmp:
@@ -142,7 +143,8 @@ def base_inventory(ref: str, specs: Path, env: str, projects: Sequence[str], lab
         if not (tree / relative).is_dir():
             return []  # no specs at the base: nothing was deployed from it
         if not (tree / "compiler" / "__main__.py").is_file():
-            raise BaseUnavailable(f"{ref} has no sophia-iac compiler to plan it with")
+            # A repository that uses a released sophia-iac: its base is planned by the one installed.
+            return inventory(tree / relative, env, projects, label)
         return [r for p in projects for r in _plan_at(tree, relative, env, p)]
 
 

@@ -304,3 +304,16 @@ def test_every_effect_of_a_spec_change_is_in_the_pull_request_comment(
     edit(specs / file, new, old)
     quiet = cli("plan", "--env", "production", "--diff", "HEAD", "--format", "markdown")
     assert quiet.out == "**sophia-iac plan, `production`:** nothing changes.\n"
+
+
+def test_a_repository_without_the_compiler_plans_its_base_with_the_installed_one(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    for args in (["init", "-q"], ["add", "specs"], ["commit", "-qm", "base"]):  # specs only: a user's repository
+        subprocess.run(["git", *args], cwd=root, env=GIT_ENV, check=True)
+    resize_production_warehouse(root / "specs")
+    result = cli("plan", "--env", "production", "--project", "pulumi", "--diff", "HEAD", "--format", "markdown")
+    assert result.code == 0, result.err
+    assert "Not compared with the base" not in result.out
+    assert "**0 to add, 1 to change, 0 to remove**" in result.out and "+ warehouseSize: " in result.out

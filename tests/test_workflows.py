@@ -329,3 +329,18 @@ def test_without_a_secret_sophia_iac_rotates_there_is_no_rotate_job(
     assert cli("compile").code == 0
     jobs = load(root / ".github" / "workflows" / "rotate-secrets.yml")["jobs"]
     assert not [j for j in jobs if j.startswith("rotate-")] and [j for j in jobs if j.startswith("remind-")]
+
+
+def test_the_checks_install_the_released_compiler_in_a_repository_that_uses_it(
+    project: Callable[[Path], Path], cli: Callable[..., Result]
+) -> None:
+    from compiler import __version__
+
+    root = project(CASES / "valid" / "minimal")  # a project that sets no compilerSource: a user's repository
+    assert cli("compile").code == 0
+    text = (root / ".github" / "workflows" / "specs.yml").read_text()
+    assert "pip install -e" not in text
+    assert f'python -m pip install "sophia-iac=={__version__}"' in text
+    assert f'python -m pip install "sophia-iac[plan]=={__version__}"' in text
+    # This repository is sophia-iac's own: its checks install the checkout.
+    assert 'pip install -e ".[plan]"' in (WORKFLOWS / "specs.yml").read_text()

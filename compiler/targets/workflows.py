@@ -13,7 +13,7 @@ import json
 from functools import cache
 from typing import Any
 
-from .. import rotation
+from .. import __version__, rotation
 from ..access import (
     CHECKS_WORKFLOW,
     DEPLOY_WORKFLOW,
@@ -109,6 +109,7 @@ class WorkflowsTarget:
             "drift_jobs": [f"drift-{s.env.name}" for s in access],
             "crons": sorted({s.drift_cron for s in access}),
             "python_version": PYTHON_VERSION,
+            "version": __version__,
             "pulumi_version": PULUMI_VERSION,
             "comment_limit": f"{COMMENT_LIMIT:_}",
             "uses": uses,
