@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -395,10 +396,14 @@ def format_markdown(
             lines += ["| | resource | type | project |", "|---|---|---|---|"]
             lines += [f"| {op} | `{r.name}` | `{r.type}` | {PROJECT_TITLES[r.project]} |" for op, r in rows]
         for c in result.changed:
-            lines += ["", f"<details><summary><code>{c.after.name}</code> inputs</summary>", "", "```diff"]
-            for k, (old, new) in c.inputs.items():
-                lines += [f"- {k}: {_short(old)}", f"+ {k}: {_short(new)}"]
-            lines += ["```", "</details>"]
+            body = [
+                line
+                for k, (old, new) in c.inputs.items()
+                for line in (f"- {k}: {_short(old)}", f"+ {k}: {_short(new)}")
+            ]
+            fence = _fence(body)
+            lines += ["", f"<details><summary><code>{c.after.name}</code> inputs</summary>", "", f"{fence}diff"]
+            lines += [*body, fence, "</details>"]
         if effects and effects.config:
             lines += ["", "**Stack config**", "", "| stack | key | before | after |", "|---|---|---|---|"]
             lines += [
@@ -407,7 +412,8 @@ def format_markdown(
         if effects and effects.esc:
             lines += ["", "**ESC environments**"]
             for path, diff in effects.esc:
-                lines += ["", f"<details open><summary><code>{path}</code></summary>", "", "```diff", *diff, "```"]
+                fence = _fence(diff)
+                lines += ["", f"<details open><summary><code>{path}</code></summary>", "", f"{fence}diff", *diff, fence]
                 lines.append("</details>")
         if effects and effects.files:
             lines += ["", "**Other generated files**", ""] + [f"- `{path}`" for path in effects.files]
@@ -418,6 +424,12 @@ def format_markdown(
     lines += ["| type | count |", "|---|---|", *(f"| `{t}` | {n} |" for t, n in sorted(counts.items()))]
     lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _fence(body: Sequence[str]) -> str:
+    """A code fence longer than any run of backticks in ``body``: spec text cannot close it early."""
+    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _cell(value: Any) -> str:

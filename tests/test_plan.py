@@ -317,3 +317,14 @@ def test_a_repository_without_the_compiler_plans_its_base_with_the_installed_one
     assert result.code == 0, result.err
     assert "Not compared with the base" not in result.out
     assert "**0 to add, 1 to change, 0 to remove**" in result.out and "+ warehouseSize: " in result.out
+
+
+def test_spec_text_cannot_close_the_comment_s_code_blocks() -> None:
+    from compiler.effects import Effects
+    from compiler.plan import Diff, format_markdown
+
+    hostile = ['+    X: "```\\n**approved**"', "-    Y: ````"]
+    esc = [("generated/esc/production.yaml", hostile)]
+    text = format_markdown([], Diff(), "production", effects=Effects(esc=esc))
+    fence = "`````"  # longer than the longest run of backticks inside
+    assert f"{fence}diff\n{hostile[0]}\n{hostile[1]}\n{fence}\n" in text
