@@ -37,19 +37,33 @@ class Effects:
 
 
 def committed(tree: Path, workflows_dir: str) -> dict[str, str]:
-    """The generated output committed in a checkout: ``generated/...`` and the workflows, by path."""
+    """The generated output committed in a checkout: ``generated/...`` and the workflows, by path; where a
+    root has a manifest, only the files it says the compiler wrote (a file put there by hand is not output)."""
     out: dict[str, str] = {}
     for root in ("generated", workflows_dir):
         base = tree / root
         if not base.is_dir():
             continue
+        owned = _owned(base)
         for path in sorted(base.rglob("*")):
+            inside = path.relative_to(base).as_posix()
+            if owned is not None and inside not in owned:
+                continue
             if path.is_file() and not path.is_symlink() and path.name != MANIFEST:
                 try:
                     out[path.relative_to(tree).as_posix()] = path.read_text(encoding="utf-8")
                 except (UnicodeDecodeError, OSError):
                     continue
     return out
+
+
+def _owned(root: Path) -> set[str] | None:
+    """The files a root's manifest lists (None without a readable one)."""
+    try:
+        files = json.loads((root / MANIFEST).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return set(files) if isinstance(files, dict) else None
 
 
 def rendered(files: Mapping[str, Mapping[str, str]], workflows_dir: str) -> dict[str, str]:

@@ -137,7 +137,7 @@ PROJECT_KEYS = {title: key for key, title in PROJECT_TITLES.items()}
 def base_inventory(ref: str, specs: Path, env: str, projects: Sequence[str], label: str) -> list[Resource]:
     """The resources of ``env`` at the base: a directory of specs, or a git ref planned by its own compiler (by
     this one where the repository holds none: it uses a released sophia-iac)."""
-    if Path(ref).is_dir():
+    if is_directory_base(ref, specs):
         return inventory(Path(ref), env, projects, label)
     with tempfile.TemporaryDirectory(prefix="sophia-iac-base-") as tmp:
         tree, relative = checkout(ref, specs, Path(tmp))
@@ -168,7 +168,7 @@ def base_files(ref: str, specs: Path, label: str, workflows_dir: str) -> dict[st
     has committed (what was deployed from it; rendered by this compiler where nothing is committed)."""
     from . import effects
 
-    if Path(ref).is_dir():
+    if is_directory_base(ref, specs):
         return head_files(Path(ref), label)
     with tempfile.TemporaryDirectory(prefix="sophia-iac-base-") as tmp:
         tree, relative = checkout(ref, specs, Path(tmp))
@@ -210,6 +210,22 @@ def _from_json(raw: dict[str, Any]) -> Resource:
     )
 
 
+def is_directory_base(ref: str, specs: Path) -> bool:
+    """Whether ``--diff`` names a directory of specs rather than a git ref: a ref that git resolves to a commit
+    always wins, so a pull request cannot plant a directory named like its base commit and compare its
+    specs with themselves."""
+    if not Path(ref).is_dir():
+        return False
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        cwd=specs,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode != 0
+
+
 def checkout(ref: str, specs: Path, dest: Path) -> tuple[Path, str]:
     """The whole repository as it is at a git ref, and the specs directory's path inside it."""
     top = _git(specs, "rev-parse", "--show-toplevel").strip()
@@ -217,7 +233,10 @@ def checkout(ref: str, specs: Path, dest: Path) -> tuple[Path, str]:
     archive = dest / "tree.tar"
     with archive.open("wb") as f:
         proc = subprocess.run(
-            ["git", "-C", top, "archive", "--format=tar", ref], stdout=f, stderr=subprocess.PIPE, check=False
+            ["git", "-C", top, "archive", "--format=tar", "--end-of-options", ref],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            check=False,
         )
     if proc.returncode != 0:
         raise UsageError(f"cannot read git ref '{ref}': {proc.stderr.decode().strip()}")
@@ -265,6 +284,22 @@ def _changed_inputs(before: Resource, after: Resource) -> dict[str, tuple[Any, A
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _pair(old: Any, new: Any) -> tuple[str, str]:
+    """Two values as shown side by side: whole where short, else a window around where they first differ,
+    so two different long values never read the same."""
+    a, b = json.dumps(old, sort_keys=True), json.dumps(new, sort_keys=True)
+    if len(a) <= 80 and len(b) <= 80:
+        return a, b
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, at - 30)
+
+    def window(text: str) -> str:
+        part = text[start : start + 80]
+        return ("..." if start else "") + part + ("..." if start + 80 < len(text) else "")
+
+    return window(a), window(b)
 
 
 def _flags(resource: Resource) -> str:
@@ -356,12 +391,12 @@ def format_diff_text(result: Diff, effects: Effects | None = None) -> str:
         lines.append(f"+ {r.name}  ({r.type}, {PROJECT_TITLES[r.project]}){_flags(r)}")
     for c in result.changed:
         lines.append(f"~ {c.after.name}  ({c.after.type}, {PROJECT_TITLES[c.after.project]})")
-        lines.extend(f"    {k}: {_short(old)} -> {_short(new)}" for k, (old, new) in c.inputs.items())
+        lines.extend(f"    {k}: {' -> '.join(_pair(old, new))}" for k, (old, new) in c.inputs.items())
     for r in result.removed:
         lines.append(f"- {r.name}  ({r.type}, {PROJECT_TITLES[r.project]}){_flags(r)}")
     if effects:
         for project, key, old, new in effects.config:
-            lines.append(f"~ {project} stack config {key}: {_short(old)} -> {_short(new)}")
+            lines.append(f"~ {project} stack config {key}: {' -> '.join(_pair(old, new))}")
         for path, diff in effects.esc:
             lines += [f"~ {path}", *(f"    {line}" for line in diff)]
         lines += [f"~ {path}" for path in effects.files]
@@ -387,7 +422,8 @@ def format_markdown(
         return f"**sophia-iac plan, `{env}`:** nothing changes.\n"  # one line: a reviewer has nothing to read
     lines = [f"### sophia-iac plan: `{env}`", ""]
     if note:
-        lines += [f"> **Not compared with the base:** {note}. Below is the whole stack after this change.", ""]
+        shown = note.replace("<", "&lt;").replace("`", "'").replace("\n", " ")
+        lines += [f"> **Not compared with the base:** {shown}. Below is the whole stack after this change.", ""]
     if result is not None:
         lines += [_counts(result, effects), ""]
         rows = [("+", r) for r in result.added] + [("~", c.after) for c in result.changed]
@@ -396,18 +432,16 @@ def format_markdown(
             lines += ["| | resource | type | project |", "|---|---|---|---|"]
             lines += [f"| {op} | `{r.name}` | `{r.type}` | {PROJECT_TITLES[r.project]} |" for op, r in rows]
         for c in result.changed:
-            body = [
-                line
-                for k, (old, new) in c.inputs.items()
-                for line in (f"- {k}: {_short(old)}", f"+ {k}: {_short(new)}")
-            ]
+            pairs = {k: _pair(old, new) for k, (old, new) in c.inputs.items()}
+            body = [line for k, (a, b) in pairs.items() for line in (f"- {k}: {a}", f"+ {k}: {b}")]
             fence = _fence(body)
             lines += ["", f"<details><summary><code>{c.after.name}</code> inputs</summary>", "", f"{fence}diff"]
             lines += [*body, fence, "</details>"]
         if effects and effects.config:
             lines += ["", "**Stack config**", "", "| stack | key | before | after |", "|---|---|---|---|"]
             lines += [
-                f"| {project} | `{key}` | {_cell(old)} | {_cell(new)} |" for project, key, old, new in effects.config
+                f"| {project} | `{key}` | {' | '.join(_cell(v) for v in _pair(old, new))} |"
+                for project, key, old, new in effects.config
             ]
         if effects and effects.esc:
             lines += ["", "**ESC environments**"]
@@ -416,7 +450,7 @@ def format_markdown(
                 lines += ["", f"<details open><summary><code>{path}</code></summary>", "", f"{fence}diff", *diff, fence]
                 lines.append("</details>")
         if effects and effects.files:
-            lines += ["", "**Other generated files**", ""] + [f"- `{path}`" for path in effects.files]
+            lines += ["", "**Other generated files**", ""] + [f"- {_cell(json.dumps(p)[1:-1])}" for p in effects.files]
         lines.append("")
     counts = Counter(r.type for r in resources)
     summary = "in the stack after this change" if result is not None else f"in stack `{env}`"
@@ -432,8 +466,8 @@ def _fence(body: Sequence[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _cell(value: Any) -> str:
-    return "(none)" if value is None else "`" + _short(value).replace("|", "\\|").replace("`", "'") + "`"
+def _cell(text: str) -> str:
+    return "(none)" if text == "null" else "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
 def format_json(

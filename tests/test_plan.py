@@ -328,3 +328,37 @@ def test_spec_text_cannot_close_the_comment_s_code_blocks() -> None:
     text = format_markdown([], Diff(), "production", effects=Effects(esc=esc))
     fence = "`````"  # longer than the longest run of backticks inside
     assert f"{fence}diff\n{hostile[0]}\n{hostile[1]}\n{fence}\n" in text
+
+
+def test_a_directory_named_like_the_base_commit_does_not_replace_it(
+    project: Callable[[Path | None], Path], cli: Callable[..., Result]
+) -> None:
+    root = project(None)
+    commit_base(root)
+    resize_production_warehouse(root / "specs")
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout
+    shutil.copytree(root / "specs", root / sha.strip())  # the head's specs, planted as "the base"
+    result = cli("plan", "--env", "production", "--project", "pulumi", "--diff", sha.strip(), "--format", "markdown")
+    assert result.code == 0, result.err
+    assert "**0 to add, 1 to change, 0 to remove**" in result.out  # compared with the commit, not the directory
+
+
+def test_two_long_values_that_differ_late_never_read_the_same() -> None:
+    from compiler.plan import _pair
+
+    before = {"Statement": [{"Condition": {"sub": "repo:payready/sophia-ai:environment:production"}}]}
+    after = {"Statement": [{"Condition": {"sub": "repo:payready/sophia-ai2:environment:production"}}]}
+    shown = _pair(before, after)
+    assert shown[0] != shown[1] and "sophia-ai2" in shown[1]
+    assert _pair(1500, 2000) == ("1500", "2000")
+
+
+def test_a_file_put_by_hand_beside_the_output_is_not_reported_removed(tmp_path: Path) -> None:
+    from compiler.effects import committed
+
+    out = tmp_path / "generated"
+    out.mkdir()
+    (out / "ARCHITECTURE.md").write_text("owned\n")
+    (out / "notes.md").write_text("someone's own file\n")
+    (out / ".sophia-iac-manifest.json").write_text(json.dumps({"files": {"ARCHITECTURE.md": "x"}}))
+    assert committed(tmp_path, ".github/workflows") == {"generated/ARCHITECTURE.md": "owned\n"}

