@@ -430,7 +430,11 @@ def format_markdown(
         rows += [("-", r) for r in result.removed]
         if rows:
             lines += ["| | resource | type | project |", "|---|---|---|---|"]
-            lines += [f"| {op} | `{r.name}` | `{r.type}` | {PROJECT_TITLES[r.project]} |" for op, r in rows]
+            lines += [
+                f"| {op} | `{r.name}`{_flags(r).replace('[', '(').replace(']', ')')} | `{r.type}` | "
+                f"{PROJECT_TITLES[r.project]} |"
+                for op, r in rows
+            ]
         for c in result.changed:
             pairs = {k: _pair(old, new) for k, (old, new) in c.inputs.items()}
             body = [line for k, (a, b) in pairs.items() for line in (f"- {k}: {a}", f"+ {k}: {b}")]

@@ -381,7 +381,7 @@ def test_the_checks_install_the_released_compiler_in_a_repository_that_uses_it(
     assert cli("compile").code == 0
     text = (root / ".github" / "workflows" / "specs.yml").read_text()
     assert "pip install -e" not in text
-    assert f'python -m pip install "sophia-iac=={__version__}"' in text
-    assert f'python -m pip install "sophia-iac[plan]=={__version__}"' in text
+    assert f'python -m pip install --only-binary :all: "sophia-iac=={__version__}"' in text
+    assert f'python -m pip install --only-binary :all: "sophia-iac[plan]=={__version__}"' in text
     # This repository is sophia-iac's own: its checks install the checkout.
     assert 'pip install -e ".[plan]"' in (WORKFLOWS / "specs.yml").read_text()
