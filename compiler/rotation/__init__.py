@@ -38,8 +38,20 @@ class Planned:
         return f"{self.integration.name}/{self.secret.name}"
 
 
+_MEMO: dict[tuple[int, str | None], tuple[Model, list[Planned]]] = {}
+
+
 def planned(model: Model, env: str | None = None) -> list[Planned]:
     """Every secret of every integration enabled in ``env`` (every environment when None), with its method."""
+    held = _MEMO.get((id(model), env))
+    if held is None or held[0] is not model:
+        if len(_MEMO) > 64:
+            _MEMO.clear()
+        held = _MEMO[(id(model), env)] = (model, _planned(model, env))
+    return list(held[1])
+
+
+def _planned(model: Model, env: str | None) -> list[Planned]:
     policies = {p.name: p for p in model.rotation_policies}
     out = []
     for environment in model.environments:

@@ -67,13 +67,16 @@ def _paths(model: Model, env: Environment) -> dict[str, set[str]]:
     return found
 
 
-def _needed_by(model: Model, env: Environment, path: str) -> str:
-    """What reads the value at ``path`` in ``env``: integrations (with the secret's name) and alert routes."""
-    users = [
-        f"{i.name} ({s.name})" for i in model.integrations if i.enabled(env.name) for s in i.secrets if s.esc == path
-    ]
-    users += [f"alert route {r.name}" for r in model.project.alert_routes if r.webhook_esc == path]
-    return ", ".join(users)
+def _needed_by(model: Model, env: Environment) -> dict[str, str]:
+    """ESC path -> what reads its value in ``env``: integrations (with the secret's name) and alert routes."""
+    users: dict[str, list[str]] = {}
+    for i in model.integrations:
+        if i.enabled(env.name):
+            for s in i.secrets:
+                users.setdefault(s.esc, []).append(f"{i.name} ({s.name})")
+    for r in model.project.alert_routes:
+        users.setdefault(r.webhook_esc, []).append(f"alert route {r.name}")
+    return {path: ", ".join(names) for path, names in users.items()}
 
 
 def _granted_teams(model: Model) -> list[str]:
@@ -99,14 +102,14 @@ def set_up(model: Model) -> list[SetUp]:
     out = []
     for access in sorted(stacks(model), key=lambda a: a.env is owner):
         env = access.env
-        paths = _paths(model, env)
+        paths, needed = _paths(model, env), _needed_by(model, env)
         out.append(
             SetUp(
                 env,
                 f"{org}/{env.esc_environment}-bootstrap",
                 f"{org}/{project}-bootstrap/{env.name}",
-                tuple((p, _needed_by(model, env, p)) for p in sorted(paths[env.esc_secrets])),
-                tuple((p, _needed_by(model, env, p)) for p in sorted(paths[env.esc_bootstrap_secrets])),
+                tuple((p, needed.get(p, "")) for p in sorted(paths[env.esc_secrets])),
+                tuple((p, needed.get(p, "")) for p in sorted(paths[env.esc_bootstrap_secrets])),
             )
         )
     return out
