@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "E505": "GitHub environment named by a job is missing or unprotected",
     # W: warnings
     "W001": "empty document",
+    "W002": "later document without the modeline the first has",
     "W101": "owned file was edited by hand; left in place",
     "W102": "manifest entry outside its output root; ignored",
     "W201": "integration config its service discourages",

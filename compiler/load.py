@@ -388,7 +388,47 @@ def _parse(text: str, name: str) -> tuple[list[Document], list[Diagnostic]]:
         problems.append(error(Location(name, 1, 1), "E004", f"YAML error: {exc}"))
     except RecursionError:
         problems.append(error(Location(name, 1, 1), "E007", "YAML nesting is too deep to parse"))
-    return docs, problems
+    return docs, problems + _modelines(text, name, docs)
+
+
+MODELINE = "# yaml-language-server:"
+
+
+def _modelines(text: str, name: str, docs: Sequence[Document]) -> list[Diagnostic]:
+    """W002 for a later document without the yaml-language-server modeline the first one has: a modeline
+    applies only to its own document, so without a ``yaml.schemas`` mapping an editor checks none of it."""
+    if len(docs) < 2:
+        return []
+    lines = text.splitlines()
+
+    def opening(line: int) -> tuple[int, list[str]]:
+        """The ``---`` line before a document starting at 1-based ``line`` (0: none), and the lines between."""
+        at = line - 2
+        between = []
+        while at >= 0 and not lines[at].startswith("---"):
+            between.append(lines[at])
+            at -= 1
+        return at + 1, between + ([lines[at]] if at >= 0 else [])
+
+    def has_modeline(block: list[str]) -> bool:
+        return any(MODELINE in candidate for candidate in block)
+
+    if not has_modeline(opening(docs[0].start.line)[1]):
+        return []
+    out = []
+    for number, doc in enumerate(docs[1:], start=2):
+        dashes, block = opening(doc.start.line)
+        if not has_modeline(block):
+            out.append(
+                warning(
+                    Location(name, dashes or doc.start.line, 1),
+                    "W002",
+                    f"document {number} has no yaml-language-server modeline, which the first has: an editor "
+                    "checks it only where the schema is mapped to the specs (yaml.schemas)",
+                    hint="repeat the first document's modeline on the line after its ---",
+                )
+            )
+    return out
 
 
 _FLOW_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|#[^\n]*|[\[\]{}]""")

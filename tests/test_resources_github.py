@@ -236,7 +236,7 @@ def test_a_reviewer_without_an_id_fails_compile_at_the_reviewer(
     spec.write_text(text.replace("".join(lines), ""))
     result = cli("compile")
     assert result.code == 1
-    assert result.out.startswith("specs/environments.yaml:48:17: error[E505]: deploy reviewer 'payready/platform'")
+    assert result.out.startswith("specs/environments.yaml:50:17: error[E505]: deploy reviewer 'payready/platform'")
     assert not (root / "generated").exists()
 
 
