@@ -142,8 +142,3 @@ def _definition_diff(before: str | None, after: str | None) -> list[str]:
 
     diff = difflib.unified_diff(body(before), body(after), "before", "after", n=2, lineterm="")
     return [line for line in diff if not line.startswith(("---", "+++"))]
-
-
-def short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 80 else text[:77] + "..."

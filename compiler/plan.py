@@ -281,11 +281,6 @@ def _changed_inputs(before: Resource, after: Resource) -> dict[str, tuple[Any, A
     return changed
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _pair(old: Any, new: Any) -> tuple[str, str]:
     """Two values as shown side by side: whole where short, else a window around where they first differ,
     so two different long values never read the same."""

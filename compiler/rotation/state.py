@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from ..homes import config_at
 from ..targets.esc import rotator_path
 from .esc import EscError
 
@@ -86,18 +87,12 @@ def record(doc: CommentedMap, path: str) -> dict[str, Any]:
     found = records.get(path) if isinstance(records, dict) else None
     if isinstance(found, dict):
         return dict(_plain(found))
-    rotator = _at(doc["values"], rotator_path(path))
+    rotator = config_at(doc["values"], rotator_path(path))
     for key, declared in rotator.items() if isinstance(rotator, dict) else ():
         made = declared.get("state", {}).get("createdAt") if isinstance(declared, dict) else None
         if str(key).startswith("fn::rotate::") and isinstance(made, str | datetime):
             return {"rotatedAt": made}
     return {}
-
-
-def _at(node: Any, path: str) -> Any:
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
 
 
 def drift(live: CommentedMap, declared: dict[str, Any], own: Iterable[str] = ()) -> list[str]:
