@@ -44,14 +44,7 @@ from .integrations.base import CLOUD, REPOSITORY, STACKS
 from .load import Document, JsonPath, format_path, trusted_data
 from .model import Environment, Model
 from .secrets_scan import strings_and_keys
-from .targets.esc import (
-    CREATED,
-    esc_references,
-    outside_references,
-    reference,
-    rotated_definition,
-    rotators_definition,
-)
+from .targets.esc import CREATED, created, esc_references, outside_references, reference
 
 AWS_LOGIN = "aws-actions/configure-aws-credentials"
 PULUMI_LOGIN = "pulumi/auth-actions"
@@ -767,13 +760,10 @@ def _created(model: Model, art: Artifacts) -> list[Diagnostic]:
     sophia-iac declares, and are what the bootstrap stack creates them from."""
     out = []
     for env in model.environments:
-        rotated = rotated_paths(model, env)
+        declared = {c.key: c.definition for c in created(model, env)}
         config = art.bootstrap.get(env.name, {})
         for key, (suffix, _) in CREATED.items():
-            wanted = {
-                "escRotatedDefinition": rotated_definition(env) if rotated.workflow else None,
-                "escRotatorsDefinition": rotators_definition(model, env) if rotated.esc else None,
-            }[key]
+            wanted = declared.get(key)
             file = f"generated/esc/{env.name}{suffix}.yaml"
             text = art.created.get((env.name, suffix))
             found = trusted_data(text) if text is not None else None

@@ -238,24 +238,18 @@ def created_drift(model: Model, env: str, esc: Esc) -> list[str]:
     """How the live rotated and rotators ESC environments of ``env`` differ from what sophia-iac declares for
     them (the bootstrap created them once and leaves them alone): a rotator whose spec changed, or anything
     there that is not sophia-iac's (the rotator team may write the rotated one). Read as the reader."""
-    from ..homes import rotated_paths
-    from ..targets.esc import rotated_definition, rotators_definition
+    from ..targets.esc import created
 
     environment = next(e for e in model.environments if e.name == env)
-    rotated = rotated_paths(model, environment)
     out = []
-    for name, paths, declared in (
-        (environment.esc_rotated, rotated.workflow, rotated_definition(environment) if rotated.workflow else None),
-        (environment.esc_rotators, (), rotators_definition(model, environment) if rotated.esc else None),
-    ):
-        if declared is None:
-            continue
+    for declared in created(model, environment):
+        name = declared.environment
         try:
             live = records.load(esc.get(name)[0])
         except (EscError, ValueError) as exc:
             out.append(f"{name}: cannot be read ({exc})")
             continue
-        out += [f"{name}: {problem}" for problem in records.drift(live, declared, paths)]
+        out += [f"{name}: {problem}" for problem in records.drift(live, declared.definition, declared.written)]
     return out
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from ..access import alert_routes_read
@@ -218,27 +219,46 @@ CREATED = {
 }
 
 
+@dataclass(frozen=True)
+class Created:
+    """One ESC environment an environment's bootstrap creates once, as sophia-iac declares it."""
+
+    key: str  # the bootstrap stack config key carrying its definition (a key of CREATED)
+    environment: str  # project/name
+    paths: frozenset[str]  # the paths the generated environment reads from it
+    written: frozenset[str]  # the paths the rotation workflow writes there (nothing else may be added)
+    definition: dict[str, Any]
+
+
+def created(model: Model, env: Environment) -> list[Created]:
+    """The environments ``env``'s bootstrap creates once: the rotated one where the rotation workflow rotates
+    a secret, the rotators one where an ESC rotator does."""
+    rotated = rotated_paths(model, env)
+    out = []
+    if rotated.workflow:
+        definition = rotated_definition(env)
+        out.append(Created("escRotatedDefinition", env.esc_rotated, rotated.workflow, rotated.workflow, definition))
+    if rotated.esc:
+        definition = rotators_definition(model, env)
+        out.append(Created("escRotatorsDefinition", env.esc_rotators, rotated.esc, frozenset(), definition))
+    return out
+
+
 def created_texts(ctx: RenderContext) -> dict[str, dict[str, str]]:
     """The definitions of the ESC environments each environment's bootstrap creates once and then leaves
-    alone (the rotated one where the rotation workflow rotates a secret, the rotators one where an ESC
-    rotator does), by environment name and stack config key."""
+    alone (:func:`created`), by environment name and stack config key."""
     out: dict[str, dict[str, str]] = {}
     for env in ctx.model.environments:
-        rotated = rotated_paths(ctx.model, env)
-        found = {}
-        declared = {
-            "escRotatedDefinition": (rotated.workflow, rotated_definition(env) if rotated.workflow else None),
-            "escRotatorsDefinition": (rotated.esc, rotators_definition(ctx.model, env) if rotated.esc else None),
+        found = {
+            c.key: template(
+                CREATED[c.key][1],
+                header=header(ctx.source_names(sources.rotated(ctx.model, env))),
+                env=env,
+                paths=sorted(c.paths),
+                definition=c.definition,
+            )
+            for c in created(ctx.model, env)
         }
-        for key, (paths, definition) in declared.items():
-            if paths:
-                found[key] = template(
-                    CREATED[key][1],
-                    header=header(ctx.source_names(sources.rotated(ctx.model, env))),
-                    env=env,
-                    paths=sorted(paths),
-                    definition=definition,
-                )
         if found:
             out[env.name] = found
     return out
