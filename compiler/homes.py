@@ -25,12 +25,12 @@ A secret's method is chosen here from its rotation policy and what its type can 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .integrations.base import EscRotator
-from .model import Environment, Integration, Model, RotationPolicy, Secret
+from .model import Environment, Integration, Model, RotationPolicy, Secret, derived
 
 ESC, WORKFLOW, REMINDER = "esc", "workflow", "reminder"
 
@@ -75,23 +75,9 @@ def esc_rotation(integration: Integration, secret: Secret) -> tuple[EscRotator, 
     return None
 
 
-# Per model and environment, worked out once: every target asks, some once per integration.
-_MEMO: dict[tuple[int, str, str], tuple[Model, Any]] = {}
-
-
-def _once(kind: str, model: Model, env: Environment, compute: Callable[[], Any]) -> Any:
-    key = (id(model), env.name, kind)
-    held = _MEMO.get(key)
-    if held is None or held[0] is not model:
-        if len(_MEMO) > 256:
-            _MEMO.clear()
-        held = _MEMO[key] = (model, compute())
-    return held[1]
-
-
 def esc_rotated(model: Model, env: Environment) -> list[tuple[Integration, Secret, EscRotator, RotationPolicy]]:
     """The secrets of ``env``'s enabled integrations an ESC rotator rotates (its output is their value)."""
-    return list(_once("esc", model, env, lambda: _esc_rotated(model, env)))
+    return list(derived(model, "esc-rotated", env.name, lambda: _esc_rotated(model, env)))
 
 
 def _esc_rotated(model: Model, env: Environment) -> list[tuple[Integration, Secret, EscRotator, RotationPolicy]]:
@@ -122,8 +108,7 @@ def rotated_paths(model: Model, env: Environment) -> Rotated:
     """The ESC paths of ``env``'s enabled integrations' secrets that the rotation workflow writes (method
     ``workflow``), and those an ESC rotator rotates (its output; not what is rotated along with it,
     which is used once and read where people put it)."""
-    found: Rotated = _once("paths", model, env, lambda: _rotated_paths(model, env))
-    return found
+    return derived(model, "rotated-paths", env.name, lambda: _rotated_paths(model, env))
 
 
 def _rotated_paths(model: Model, env: Environment) -> Rotated:

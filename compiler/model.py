@@ -6,7 +6,7 @@ read ``integration.per_env["production"].config`` and never merge anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
@@ -25,6 +25,7 @@ class _HasName(Protocol):
 
 
 _Named = TypeVar("_Named", bound=_HasName)
+_T = TypeVar("_T")
 TIER_ORDER = {"development": 0, "staging": 1, "production": 2}
 
 
@@ -379,3 +380,19 @@ def build(catalog: Catalog) -> Model:
         gpu_pools=_by_name(_gpu_pool(d, names) for d in catalog.of("GpuPool")),
         sources=tuple(sorted({d.file for d in catalog.valid})),
     )
+
+
+# What is derived from a model, kept per model: targets ask for it many times, some once per integration.
+_DERIVED: dict[tuple[int, str, str | None], tuple[Model, Any]] = {}
+
+
+def derived(model: Model, kind: str, key: str | None, compute: Callable[[], _T]) -> _T:
+    """``compute()`` once per ``model``, ``kind`` and ``key`` (an environment's name, say)."""
+    slot = (id(model), kind, key)
+    held = _DERIVED.get(slot)
+    if held is None or held[0] is not model:  # an id reused by a newer model is not a hit
+        if len(_DERIVED) > 256:
+            _DERIVED.clear()
+        held = _DERIVED[slot] = (model, compute())
+    found: _T = held[1]
+    return found

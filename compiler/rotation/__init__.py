@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from ..homes import ESC, REMINDER, WORKFLOW, config_at, esc_rotation, home, method, rotated_paths
-from ..model import Environment, Integration, Model, RotationPolicy, Secret
+from ..model import Environment, Integration, Model, RotationPolicy, Secret, derived
 
 __all__ = ["ESC", "REMINDER", "WORKFLOW"]
 OK, DUE, OVERDUE, UNKNOWN = "ok", "due", "overdue", "unknown"
@@ -38,17 +38,9 @@ class Planned:
         return f"{self.integration.name}/{self.secret.name}"
 
 
-_MEMO: dict[tuple[int, str | None], tuple[Model, list[Planned]]] = {}
-
-
 def planned(model: Model, env: str | None = None) -> list[Planned]:
     """Every secret of every integration enabled in ``env`` (every environment when None), with its method."""
-    held = _MEMO.get((id(model), env))
-    if held is None or held[0] is not model:
-        if len(_MEMO) > 64:
-            _MEMO.clear()
-        held = _MEMO[(id(model), env)] = (model, _planned(model, env))
-    return list(held[1])
+    return list(derived(model, "planned", env, lambda: _planned(model, env)))
 
 
 def _planned(model: Model, env: str | None) -> list[Planned]:
