@@ -5,12 +5,12 @@ from typing import Any
 
 from ..base import EscRotator, IntegrationType
 
-DEFAULT_DEPLOYER = {"user": "SOPHIA_IAC_DEPLOYER", "role": "ACCOUNTADMIN", "privateKeyRef": "deployer-private-key"}
-
 
 def _login(config: Mapping[str, Any], secret: Callable[[str], str]) -> dict[str, Any]:
     """Pulumi ESC's snowflake-user rotator logs in as the deployer (key pair), which owns the service user."""
-    deployer = config.get("deployer") or DEFAULT_DEPLOYER
+    from ...schemas import load_schema  # the schema's default deployer, as the program's module assumes it
+
+    deployer = config.get("deployer") or load_schema(ENTRY.schema)["properties"]["deployer"]["default"]
     login = {"account": config["account"], "user": deployer["user"], "privateKey": secret(deployer["privateKeyRef"])}
     return {"login": login, "targetUser": config["serviceUser"]["name"]}
 
