@@ -237,7 +237,7 @@ def plan(specs: str, env: str, project: str, against: str | None, fmt: str) -> i
         workflows_dir = analysis.model.project.workflows_dir
         others = {e.name for e in analysis.model.environments} - {env}
         before = planner.base_files(against, Path(specs), label, workflows_dir)
-        changes = effects.effects(before, planner.head_files(Path(specs), label), env, others)
+        changes = effects.effects(before, planner.head_files(Path(specs), label, analysis), env, others)
     pools = planner.gpu_pools(analysis.model, env) if "pulumi" in projects else []
     if fmt == "json":
         sys.stdout.write(planner.format_json(after, result, note, pools, changes))

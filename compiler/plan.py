@@ -22,13 +22,16 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .effects import Effects
 from .errors import SophiaIacError, UsageError
 from .harness import PROJECTS, run_stack
 from .model import Model
 from .targets.pulumi import BOOTSTRAP, MAIN
+
+if TYPE_CHECKING:
+    from .pipeline import Analysis
 
 SECRET = "[secret]"
 PROJECT_TITLES = {"pulumi": "infrastructure", "bootstrap": "bootstrap"}
@@ -149,14 +152,15 @@ def base_inventory(ref: str, specs: Path, env: str, projects: Sequence[str], lab
         return [r for p in projects for r in _plan_at(tree, relative, env, p)]
 
 
-def head_files(specs: Path, label: str) -> dict[str, str]:
-    """The generated output of ``specs`` (what its committed output must be), by repository path."""
+def head_files(specs: Path, label: str, analysis: Analysis | None = None) -> dict[str, str]:
+    """The generated output of ``specs`` (what its committed output must be), by repository path; from their
+    ``analysis`` where the caller has it already."""
     from . import effects
     from .commands import stable_sources
     from .pipeline import analyse
     from .render import RenderContext, render_all
 
-    analysis = analyse([str(specs)])
+    analysis = analysis or analyse([str(specs)])
     if analysis.model is None:
         raise SophiaIacError(f"the specs in {specs} do not validate; run `sophia-iac validate {specs}`")
     files = render_all(RenderContext(analysis.model, stable_sources(analysis, specs, label)))
